@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Reading socket and segment facts into a cr_event. Shared by every probe
+ * family; all reads go through CO-RE so one object runs on 5.15 .. 6.18.
+ */
+#ifndef CONNRESET_SOCK_READ_BPF_H
+#define CONNRESET_SOCK_READ_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "connreset.h"
+
+#define CR_AF_INET 2
+#define CR_AF_INET6 10
+#define CR_TCP_TIME_WAIT 6
+#define CR_TCP_NEW_SYN_RECV 12
+#define CR_PF_EXITING 0x00000004 /* include/linux/sched.h, unchanged since 2.6 */
+
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+/* Options set by the loader before load; the verifier prunes what they switch off. */
+const volatile __u16 filter_port = 0;
+const volatile __u64 loop_report_first = 64;
+const volatile __u64 wakeup_bytes = 256 * 1024;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20); /* resized by the loader (--ringbuf-kib) */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CR_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &which);
+
+	if (v)
+		(*v)++; /* per-CPU slot: no atomic needed */
+}
+
+/* Ring-buffer slots are not zeroed; zero them so no kernel memory leaks into records. */
+static __always_inline struct cr_event *event_reserve(__u8 type)
+{
+	struct cr_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(CR_CNT_LOST);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->ts_ns = bpf_ktime_get_ns();
+	return e;
+}
+
+/*
+ * Resets wake the reader at once; everything else is batched (the reader
+ * polls on a timer) unless the ring is filling up: fewer wake-ups, less
+ * overhead on recv-heavy hosts.
+ */
+static __always_inline void event_submit(struct cr_event *e, bool urgent)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	count(CR_CNT_EVENTS);
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline void fill_task(struct cr_event *e)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (BPF_CORE_READ(task, flags) & CR_PF_EXITING)
+		e->flags |= CR_F_EXITING;
+}
+
+static __always_inline __u64 sock_flag_bit(int flag)
+{
+	return 1ULL << flag;
+}
+
+/*
+ * Tuple, state and netns: valid for full, request and TIME_WAIT sockets (all
+ * start with sock_common). The local port of a full socket comes from
+ * inet_sport: __tcp_close sets CLOSE (which unhashes and zeroes skc_num)
+ * before it sends the RST.
+ */
+static __always_inline void fill_sock_common(struct cr_event *e, const struct sock *sk)
+{
+	e->flags |= CR_F_HAS_SK;
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (e->state == CR_TCP_TIME_WAIT || e->state == CR_TCP_NEW_SYN_RECV)
+		e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	else
+		e->lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	if (e->family == CR_AF_INET) {
+		bpf_core_read(e->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(e->raddr, 4, &sk->__sk_common.skc_daddr);
+	} else {
+		bpf_core_read(e->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(e->raddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+	if (e->state == CR_TCP_TIME_WAIT)
+		e->flags |= CR_F_TW;
+}
+
+/* Close-related facts; only for full sockets (TIME_WAIT/request socks end after sock_common). */
+static __always_inline void fill_sock_full(struct cr_event *e, const struct sock *sk)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u64 skflags;
+	__u32 unread;
+
+	if (e->state == CR_TCP_TIME_WAIT || e->state == CR_TCP_NEW_SYN_RECV)
+		return;
+	skflags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+	/* as tcp_inq(): the FIN occupies one sequence number but is no data */
+	if (unread && (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
+		unread--;
+	e->unread = unread;
+	e->shutdown = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
+	if (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
+		e->flags |= CR_F_FIN_RCVD;
+	if (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DEAD)))
+		e->flags |= CR_F_ORPHAN;
+	if (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_LINGER))) {
+		__u64 ticks = BPF_CORE_READ(sk, sk_lingertime);
+
+		e->flags |= CR_F_LINGER;
+		/* without a kernel config the unit is unknown; 0 stays exact, which is what matters */
+		e->linger_ms = CONFIG_HZ ? ticks * 1000 / CONFIG_HZ : ticks;
+	}
+}
+
+/*
+ * A reply RST without a socket: take the tuple from the segment being
+ * answered, seen from the RST sender's side (local = the segment's
+ * destination).
+ */
+static __always_inline void fill_from_segment(struct cr_event *e, const struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u8 vihl = 0;
+	__u8 tcpflags = 0;
+	__u16 ports[2] = {};
+
+	bpf_probe_read_kernel(&vihl, 1, head + nh);
+	if ((vihl >> 4) == 4) {
+		e->family = CR_AF_INET;
+		bpf_probe_read_kernel(e->raddr, 4, head + nh + offsetof(struct iphdr, saddr));
+		bpf_probe_read_kernel(e->laddr, 4, head + nh + offsetof(struct iphdr, daddr));
+	} else if ((vihl >> 4) == 6) {
+		e->family = CR_AF_INET6;
+		bpf_probe_read_kernel(e->raddr, 16, head + nh + offsetof(struct ipv6hdr, saddr));
+		bpf_probe_read_kernel(e->laddr, 16, head + nh + offsetof(struct ipv6hdr, daddr));
+	}
+	bpf_probe_read_kernel(ports, sizeof(ports), head + th);
+	bpf_probe_read_kernel(&tcpflags, 1, head + th + 13); /* flags byte of struct tcphdr */
+	e->rport = bpf_ntohs(ports[0]);
+	e->lport = bpf_ntohs(ports[1]);
+	e->seg_flags = tcpflags;
+	if (!e->netns)
+		e->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+}
+
+static __always_inline bool port_filtered_out(const struct sock *sk)
+{
+	__u16 lport, rport;
+
+	if (!filter_port)
+		return false;
+	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return lport != filter_port && rport != filter_port;
+}
+
+/* Kernel enum sk_rst_reason -> stable cr_rst_reason; each value guarded so a kernel lacking it still loads. */
+#define CR_MAP_REASON(name)                                                             \
+	if (bpf_core_enum_value_exists(enum sk_rst_reason, SK_RST_REASON_##name) &&     \
+	    r == bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_##name))         \
+		return CR_RST_##name;
+
+static __always_inline __u8 map_rst_reason(int r)
+{
+	if (!bpf_core_type_exists(enum sk_rst_reason))
+		return CR_RST_UNAVAILABLE;
+	CR_MAP_REASON(NOT_SPECIFIED)
+	CR_MAP_REASON(NO_SOCKET)
+	CR_MAP_REASON(TCP_INVALID_ACK_SEQUENCE)
+	CR_MAP_REASON(TCP_RFC7323_PAWS)
+	CR_MAP_REASON(TCP_TOO_OLD_ACK)
+	CR_MAP_REASON(TCP_ACK_UNSENT_DATA)
+	CR_MAP_REASON(TCP_FLAGS)
+	CR_MAP_REASON(TCP_OLD_ACK)
+	CR_MAP_REASON(TCP_ABORT_ON_DATA)
+	CR_MAP_REASON(TCP_TIMEWAIT_SOCKET)
+	CR_MAP_REASON(INVALID_SYN)
+	CR_MAP_REASON(TCP_ABORT_ON_CLOSE)
+	CR_MAP_REASON(TCP_ABORT_ON_LINGER)
+	CR_MAP_REASON(TCP_ABORT_ON_MEMORY)
+	CR_MAP_REASON(TCP_STATE)
+	CR_MAP_REASON(TCP_KEEPALIVE_TIMEOUT)
+	CR_MAP_REASON(TCP_DISCONNECT_WITH_DATA)
+	CR_MAP_REASON(ERROR)
+	if (bpf_core_enum_value_exists(enum sk_rst_reason, SK_RST_REASON_MPTCP_RST_EUNSPEC) &&
+	    bpf_core_enum_value_exists(enum sk_rst_reason, SK_RST_REASON_MPTCP_RST_EMIDDLEBOX) &&
+	    r >= bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_MPTCP_RST_EUNSPEC) &&
+	    r <= bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_MPTCP_RST_EMIDDLEBOX))
+		return CR_RST_MPTCP;
+	return CR_RST_OTHER;
+}
+
+#endif /* CONNRESET_SOCK_READ_BPF_H */

@@ -1,0 +1,81 @@
+#include <CLI/CLI.hpp>
+
+#include "commands/commands.h"
+
+namespace connreset {
+namespace {
+
+void add_tracing_options(CLI::App& cmd, TraceArgs& a) {
+  cmd.add_option("--probes", a.probes, "Probe family: auto, tracepoint, fentry, kprobe")
+      ->check(CLI::IsMember({"auto", "tracepoint", "fentry", "kprobe"}));
+  cmd.add_option("--ringbuf-kib", a.live.tracer.ringbuf_kib,
+                 "Kernel ring buffer size in KiB (power of two)")
+      ->check(CLI::Range(4u, 1u << 20));
+  cmd.add_option("--max-tracked", a.live.tracer.max_tracked,
+                 "recv()/send() aggregation entries kept in the kernel (LRU)")
+      ->check(CLI::Range(1024u, 1u << 24));
+  cmd.add_option("--settle-ms", a.settle_ms,
+                 "How long to wait for the other end of a reset before reporting it")
+      ->check(CLI::Range(10u, 60000u));
+  cmd.add_flag("--json", a.json, "JSON lines instead of text");
+  cmd.add_flag("-v,--verbose", a.live.tracer.verbose, "Show libbpf's messages");
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{
+      "connreset: explains TCP connection resets (ECONNRESET) - who reset the connection, how "
+      "the kernel got there, the evidence, and what to change."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "connreset 0.1.0");
+
+  TraceArgs trace;
+  CLI::App* trace_cmd = app.add_subcommand("trace", "Trace live and explain every reset");
+  add_tracing_options(*trace_cmd, trace);
+  uint32_t pid = 0;
+  std::string comm;
+  uint16_t port = 0;
+  trace_cmd->add_option("-p,--pid", pid, "Only resets involving this process (tgid)");
+  trace_cmd->add_option("-c,--comm", comm, "Only resets involving this process name");
+  trace_cmd->add_option("-P,--port", port, "Only connections with this local or remote port")
+      ->check(CLI::Range(1, 65535));
+  trace_cmd->add_option("--cgroup", trace.cgroup_arg, "Only resets involving this cgroup (id or path)");
+  trace_cmd->add_option("--netns", trace.netns_arg,
+                        "Only this network namespace (inode, /proc/PID/ns/net or /run/netns/NAME)");
+  trace_cmd->add_option("-d,--duration", trace.duration_s, "Stop after this many seconds")
+      ->check(CLI::PositiveNumber);
+  trace_cmd->add_flag("-a,--all", trace.all, "Also print every TCP state change (FIN closes too)");
+
+  std::string doctor_probes = "auto";
+  CLI::App* doctor_cmd =
+      app.add_subcommand("doctor", "Check the kernel and permissions; show the attach plan");
+  doctor_cmd->add_option("--probes", doctor_probes, "Probe family to check")
+      ->check(CLI::IsMember({"auto", "tracepoint", "fentry", "kprobe"}));
+
+  TraceArgs demo;
+  CLI::App* demo_cmd = app.add_subcommand(
+      "demo", "Reproduce resets with real sockets in a private network namespace and explain them");
+  add_tracing_options(*demo_cmd, demo);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (*trace_cmd) {
+    if (pid) trace.live.filter.pid = pid;
+    if (!comm.empty()) trace.live.filter.comm = comm;
+    if (port) {
+      trace.live.filter.port = port;
+      trace.live.tracer.filter_port = port;  // cheap exit in the kernel too
+    }
+    return run_trace(std::move(trace));
+  }
+  if (*doctor_cmd) return run_doctor(doctor_probes);
+  if (*demo_cmd) return run_demo(std::move(demo));
+  return 2;
+}
+
+}  // namespace connreset

@@ -1,0 +1,22 @@
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace connreset {
+
+// BPF timestamps are CLOCK_MONOTONIC; people read wall-clock time. The
+// offset is taken once when tracing starts (and stored in journals).
+struct ClockMap {
+  int64_t realtime_minus_monotonic_ns = 0;
+
+  static ClockMap now();
+  int64_t to_wall_ns(uint64_t monotonic_ns) const {
+    return static_cast<int64_t>(monotonic_ns) + realtime_minus_monotonic_ns;
+  }
+};
+
+uint64_t monotonic_now_ns();
+std::string rfc3339_ns(int64_t wall_ns);     // 2026-11-24T12:00:01.532000123Z
+std::string clock_hms_ms(int64_t wall_ns);   // 12:00:01.532 (local time)
+
+}  // namespace connreset

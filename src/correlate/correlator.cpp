@@ -1,0 +1,299 @@
+#include "correlate/correlator.h"
+
+#include <algorithm>
+
+#include "common/names.h"
+
+namespace connreset {
+namespace {
+
+constexpr size_t kMaxOwnersPerSocket = 4;
+
+uint64_t abs_diff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+
+std::string close_kind(const Event& ev) {
+  if (ev.task_exiting) return "exit";
+  return ev.closing_whole_socket() ? "close" : "shutdown";
+}
+
+std::string call_name(Call c) { return c == Call::Recv ? "recv" : "send"; }
+
+std::string result_name(Phase phase, int32_t ret) {
+  if (phase == Phase::Eof) return "EOF";
+  if (phase == Phase::Error) return errno_name(-ret);
+  return "data";
+}
+
+}  // namespace
+
+bool reset_sent_in_task_context(const Event& s) {
+  if (!s.has_socket || !s.active || s.orphan || s.timewait) return false;
+  switch (s.reason) {
+    case RstReason::TcpAbortOnClose:      // __tcp_close with unread data
+    case RstReason::TcpState:             // tcp_disconnect / tcp_abort (orphans excluded above)
+    case RstReason::TcpDisconnectWithData:
+      return true;
+    case RstReason::Unavailable:          // kernels without reasons: only the close path is sure
+    case RstReason::NotSpecified:
+      return s.closing_whole_socket();
+    default:
+      return false;
+  }
+}
+
+Correlator::Correlator(CorrelatorOptions options, CorrelatorOutput& out)
+    : options_(options), out_(out) {}
+
+CorrelatorStats Correlator::stats() const {
+  CorrelatorStats s = stats_;
+  s.sockets_tracked = sockets_.size();
+  return s;
+}
+
+Correlator::Socket* Correlator::find_socket(uint64_t cookie) {
+  auto it = sockets_.find(cookie);
+  return it == sockets_.end() ? nullptr : &it->second;
+}
+
+std::optional<TaskRef> Correlator::owner_of(uint64_t cookie) const {
+  auto it = sockets_.find(cookie);
+  if (it == sockets_.end() || it->second.owners.empty()) return std::nullopt;
+  return it->second.owners.back();
+}
+
+void Correlator::evict_if_full() {
+  while (sockets_.size() >= options_.max_sockets && !lru_.empty()) {
+    sockets_.erase(lru_.front());
+    lru_.pop_front();
+    ++stats_.sockets_evicted;
+  }
+}
+
+Correlator::Socket& Correlator::socket_for(const Event& ev) {
+  auto it = sockets_.find(ev.cookie);
+  if (it == sockets_.end()) {
+    evict_if_full();
+    it = sockets_.emplace(ev.cookie, Socket{}).first;
+    it->second.cookie = ev.cookie;
+    it->second.lru = lru_.insert(lru_.end(), ev.cookie);
+  } else {
+    lru_.splice(lru_.end(), lru_, it->second.lru);
+  }
+  Socket& s = it->second;
+  if (ev.local.family != 0) {
+    s.local = ev.local;
+    s.remote = ev.remote;
+  }
+  if (ev.netns != 0) s.netns = ev.netns;
+  s.last_ns = std::max(s.last_ns, ev.ts_ns);
+  return s;
+}
+
+void Correlator::learn_owner(Socket& s, const TaskRef& t) {
+  std::erase_if(s.owners, [&](const TaskRef& o) { return o.pid == t.pid; });
+  s.owners.push_back(t);
+  if (s.owners.size() > kMaxOwnersPerSocket) s.owners.erase(s.owners.begin());
+}
+
+void Correlator::on_event(const Event& ev) {
+  ++stats_.events;
+  switch (ev.type) {
+    case EventType::ResetSent: on_reset_sent(ev); break;
+    case EventType::ResetReceived: on_reset_received(ev); break;
+    case EventType::StateChange: on_state(ev); break;
+    case EventType::SockCall: on_sock_call(ev); break;
+    case EventType::Close: on_close(ev); break;
+  }
+}
+
+// ---- RST pairing ------------------------------------------------------------
+
+Correlator::Pending* Correlator::match_pending(const Event& ev, bool want_sent) {
+  Pending* best = nullptr;
+  uint64_t best_dt = 0;
+  bool best_same_ns = false;
+  for (Pending& p : pending_) {
+    const std::optional<Event>& other = want_sent ? p.c.received : p.c.sent;
+    const std::optional<Event>& mine = want_sent ? p.c.sent : p.c.received;
+    if (mine || !other) continue;
+    if (other->local != ev.remote || other->remote != ev.local) continue;
+    const uint64_t dt = abs_diff(other->ts_ns, ev.ts_ns);
+    if (dt > options_.pair_window_ns) continue;
+    const bool same_ns = other->netns == ev.netns;
+    if (!best || (same_ns && !best_same_ns) || (same_ns == best_same_ns && dt < best_dt)) {
+      best = &p;
+      best_dt = dt;
+      best_same_ns = same_ns;
+    }
+  }
+  return best;
+}
+
+void Correlator::open_pending(ResetCase c, uint64_t ts) {
+  if (pending_.size() >= options_.max_pending) {
+    finish(pending_.front());
+    pending_.pop_front();
+    ++stats_.pending_dropped;
+  }
+  pending_.push_back(Pending{std::move(c), ts + options_.settle_ns});
+}
+
+void Correlator::on_reset_sent(const Event& ev) {
+  if (ev.cookie != 0) {
+    Socket& s = socket_for(ev);
+    s.state = ev.state;
+    if (reset_sent_in_task_context(ev) && ev.closing_whole_socket()) {
+      learn_owner(s, ev.task);
+      s.close = CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns};
+    }
+  }
+  if (Pending* p = match_pending(ev, /*want_sent=*/true)) {
+    p->c.sent = ev;
+    p->c.ts_ns = std::min(p->c.ts_ns, ev.ts_ns);
+    return;
+  }
+  ResetCase c;
+  c.ts_ns = ev.ts_ns;
+  c.sent = ev;
+  open_pending(std::move(c), ev.ts_ns);
+}
+
+void Correlator::on_reset_received(const Event& ev) {
+  Socket& s = socket_for(ev);
+  s.state = ev.state;
+  if (Pending* p = match_pending(ev, /*want_sent=*/false)) {
+    p->c.received = ev;
+    p->c.ts_ns = std::min(p->c.ts_ns, ev.ts_ns);
+    return;
+  }
+  ResetCase c;
+  c.ts_ns = ev.ts_ns;
+  c.received = ev;
+  open_pending(std::move(c), ev.ts_ns);
+}
+
+// ---- lifecycle ------------------------------------------------------------------
+
+void Correlator::on_state(const Event& ev) {
+  Socket& s = socket_for(ev);
+  s.state = ev.state;
+  // connect() and close()/shutdown() change state in the caller's own context
+  if (ev.state == tcp::kSynSent) learn_owner(s, ev.task);
+  if ((ev.state == tcp::kFinWait1 || ev.state == tcp::kLastAck) &&
+      (ev.shutdown & tcp::kShutdownSend) && !ev.orphan) {
+    learn_owner(s, ev.task);
+    s.close = CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns};
+  }
+  if (ev.state == tcp::kCloseWait || ev.state == tcp::kClosing ||
+      (ev.old_state == tcp::kFinWait2 && ev.state == tcp::kClose && ev.fin_received)) {
+    if (!s.fin_received_ns) s.fin_received_ns = ev.ts_ns;
+  }
+  if (ev.state == tcp::kClose && !s.closed_ns) {
+    s.closed_ns = ev.ts_ns;
+    closed_.emplace_back(ev.ts_ns, ev.cookie);
+  }
+  if (options_.lifecycle) {
+    std::optional<TaskRef> owner;
+    if (!s.owners.empty()) owner = s.owners.back();
+    out_.on_lifecycle(LifecycleEvent{ev, owner});
+  }
+}
+
+void Correlator::on_close(const Event& ev) {
+  Socket& s = socket_for(ev);
+  learn_owner(s, ev.task);
+  s.close = CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns};
+}
+
+void Correlator::on_sock_call(const Event& ev) {
+  Socket& s = socket_for(ev);
+  learn_owner(s, ev.task);
+  if (ev.phase == Phase::Data) return;
+
+  const std::string result = result_name(ev.phase, ev.ret);
+  for (Pending& p : pending_) {
+    if (!p.c.received || p.c.received->cookie != ev.cookie) continue;
+    auto it = std::find_if(p.c.observed.begin(), p.c.observed.end(), [&](const Observation& o) {
+      return o.task.pid == ev.task.pid && o.call == call_name(ev.call) && o.result == result;
+    });
+    if (it == p.c.observed.end()) {
+      p.c.observed.push_back(
+          Observation{ev.task, call_name(ev.call), result, ev.count, ev.ts_ns, ev.ts_ns, false});
+    } else {
+      it->count = std::max(it->count, ev.count);
+      it->last_ns = ev.ts_ns;
+    }
+    // both ends known and the application has seen the error: nothing more to wait for
+    if (p.c.sent && ev.phase == Phase::Error) p.deadline_ns = 0;
+  }
+}
+
+// ---- reporting ----------------------------------------------------------------
+
+void Correlator::finish(Pending& p) {
+  ResetCase& c = p.c;
+  if (c.received) {
+    c.local = c.received->local;
+    c.remote = c.received->remote;
+    c.netns = c.received->netns;
+    c.receiver = owner_of(c.received->cookie);
+    // prefer the task that actually got the error
+    for (const Observation& o : c.observed) {
+      if (!o.derived) {
+        c.receiver = o.task;
+        break;
+      }
+    }
+    if (c.received->state == tcp::kSynSent && c.receiver) {
+      c.observed.insert(c.observed.begin(),
+                        Observation{*c.receiver, "connect", "ECONNREFUSED", 1, c.received->ts_ns,
+                                    c.received->ts_ns, true});
+    }
+  } else if (c.sent) {
+    c.local = c.sent->remote;
+    c.remote = c.sent->local;
+    c.netns = c.sent->netns;
+  }
+  if (c.sent) {
+    const Event& s = *c.sent;
+    if (reset_sent_in_task_context(s)) c.actor = s.task;
+    if (s.cookie != 0) {
+      c.sender = owner_of(s.cookie);
+      if (const Socket* sock = find_socket(s.cookie)) {
+        c.closer = sock->close;
+        c.sender_had_peer_fin = (sock->fin_received_ns && sock->fin_received_ns <= s.ts_ns) ||
+                                s.fin_received;
+        c.sender_had_closed = sock->close && sock->close->ts_ns <= s.ts_ns;
+      }
+    }
+  }
+  ++stats_.resets;
+  out_.on_reset(c);
+}
+
+void Correlator::tick(uint64_t now_ns) {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->deadline_ns <= now_ns) {
+      finish(*it);
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // sockets that ended long ago can no longer be part of a pending reset
+  while (!closed_.empty() && closed_.front().first + options_.closed_grace_ns < now_ns) {
+    auto it = sockets_.find(closed_.front().second);
+    if (it != sockets_.end() && it->second.closed_ns == closed_.front().first) {
+      lru_.erase(it->second.lru);
+      sockets_.erase(it);
+    }
+    closed_.pop_front();
+  }
+}
+
+void Correlator::flush() {
+  for (Pending& p : pending_) finish(p);
+  pending_.clear();
+}
+
+}  // namespace connreset

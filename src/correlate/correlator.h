@@ -1,0 +1,106 @@
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "correlate/reset_case.h"
+#include "decode/event.h"
+
+namespace connreset {
+
+struct CorrelatorOptions {
+  uint64_t settle_ns = 500'000'000;      // wait this long for the other end / the app's recv()
+  uint64_t pair_window_ns = 2'000'000'000;  // an RST's send and receipt are at most this far apart
+  uint64_t closed_grace_ns = 10'000'000'000;  // keep closed sockets this long (late events)
+  size_t max_sockets = 200'000;
+  size_t max_pending = 10'000;
+  bool lifecycle = false;  // report every state change (trace --all)
+};
+
+struct CorrelatorStats {
+  uint64_t events = 0;
+  uint64_t resets = 0;
+  uint64_t sockets_evicted = 0;  // dropped by the size bound (not normal expiry)
+  uint64_t pending_dropped = 0;
+  size_t sockets_tracked = 0;
+};
+
+class CorrelatorOutput {
+ public:
+  virtual ~CorrelatorOutput() = default;
+  virtual void on_reset(const ResetCase& reset) = 0;
+  virtual void on_lifecycle(const LifecycleEvent&) {}
+};
+
+// Per-socket timelines and RST pairing. Fed events in ring-buffer order,
+// which is not causal order (on loopback the receiver's RST event comes
+// before the sender's): a reset is held for settle_ns, then reported with
+// both ends.
+class Correlator {
+ public:
+  Correlator(CorrelatorOptions options, CorrelatorOutput& out);
+
+  void on_event(const Event& ev);
+  void tick(uint64_t now_ns);  // report cases whose settle time has passed; expire sockets
+  void flush();                // report everything pending (end of input)
+  CorrelatorStats stats() const;
+
+ private:
+  struct CallState {
+    TaskRef task;
+    Call call = Call::Recv;
+    Phase phase = Phase::Data;
+    int32_t ret = 0;
+    uint64_t count = 0;
+    uint64_t first_ns = 0;
+    uint64_t last_ns = 0;
+  };
+  struct Socket {
+    uint64_t cookie = 0;
+    uint32_t netns = 0;
+    Endpoint local, remote;
+    uint8_t state = 0;
+    std::vector<TaskRef> owners;  // seen in process context, most recent last
+    std::optional<CloseInfo> close;
+    uint64_t fin_received_ns = 0;
+    uint64_t last_ns = 0;
+    uint64_t closed_ns = 0;
+    std::list<uint64_t>::iterator lru;
+  };
+  struct Pending {
+    ResetCase c;
+    uint64_t deadline_ns = 0;
+  };
+
+  Socket& socket_for(const Event& ev);
+  Socket* find_socket(uint64_t cookie);
+  void learn_owner(Socket& s, const TaskRef& t);
+  void on_reset_sent(const Event& ev);
+  void on_reset_received(const Event& ev);
+  void on_state(const Event& ev);
+  void on_close(const Event& ev);
+  void on_sock_call(const Event& ev);
+  Pending* match_pending(const Event& ev, bool want_sent);
+  void open_pending(ResetCase c, uint64_t ts);
+  void finish(Pending& p);
+  std::optional<TaskRef> owner_of(uint64_t cookie) const;
+  void evict_if_full();
+
+  CorrelatorOptions options_;
+  CorrelatorOutput& out_;
+  std::unordered_map<uint64_t, Socket> sockets_;
+  std::list<uint64_t> lru_;  // least recently touched first
+  std::list<Pending> pending_;
+  std::deque<std::pair<uint64_t, uint64_t>> closed_;  // (closed_ns, cookie), oldest first
+  CorrelatorStats stats_;
+};
+
+// Is current (the event's task) the task that made the kernel send this RST?
+// True only for RSTs sent synchronously from a syscall: close(), shutdown
+// paths, connect(AF_UNSPEC), SOCK_DESTROY. Never for softirq/timer resets.
+bool reset_sent_in_task_context(const Event& sent);
+
+}  // namespace connreset

@@ -1,0 +1,54 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "decode/event.h"
+
+namespace connreset {
+
+// What a task's calls on the reset socket returned, counted.
+struct Observation {
+  TaskRef task;
+  std::string call;    // "recv", "send", "connect"
+  std::string result;  // "ECONNRESET", "EPIPE", "EOF", "ECONNREFUSED"
+  uint64_t count = 0;  // at least this many calls returned it
+  uint64_t first_ns = 0;
+  uint64_t last_ns = 0;
+  bool derived = false;  // implied by the kernel state (connect() in SYN_SENT), not a traced call
+};
+
+// How the RST sender's side was closed, if it was.
+struct CloseInfo {
+  TaskRef task;
+  std::string kind;  // "close", "shutdown", "exit", "kernel"
+  bool exiting = false;
+  uint64_t ts_ns = 0;
+};
+
+// One RST, with whatever both ends told us. Built by the Correlator, judged
+// by the Explainer. local/remote are from the receiving side's point of view.
+struct ResetCase {
+  uint64_t ts_ns = 0;
+  uint32_t netns = 0;
+  Endpoint local;
+  Endpoint remote;
+  std::optional<Event> sent;      // the RST leaving a local socket / the local stack
+  std::optional<Event> received;  // the RST processed by a local socket
+  std::optional<TaskRef> sender;    // owner of the sending socket (process context)
+  std::optional<TaskRef> receiver;  // owner of the receiving socket
+  std::optional<TaskRef> actor;     // task whose syscall made the kernel send it (close, ss -K, ...)
+  std::optional<CloseInfo> closer;
+  std::vector<Observation> observed;
+  bool sender_had_peer_fin = false;  // the sending socket had received the peer's FIN before
+  bool sender_had_closed = false;    // the sending side had sent its FIN (close/shutdown) before
+};
+
+// Every lifecycle step, for `trace --all`.
+struct LifecycleEvent {
+  Event event;
+  std::optional<TaskRef> owner;
+};
+
+}  // namespace connreset

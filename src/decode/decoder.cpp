@@ -1,0 +1,142 @@
+#include "decode/decoder.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "connreset.h"
+
+namespace connreset {
+
+static_assert(sizeof(cr_event) == Decoder::kRecordSize,
+              "struct cr_event changed: update kRecordSize and bump CR_EVENT_VERSION");
+
+std::string rst_reason_name(RstReason r) {
+  switch (r) {
+    case RstReason::Unavailable: return "";
+    case RstReason::NotSpecified: return "NOT_SPECIFIED";
+    case RstReason::NoSocket: return "NO_SOCKET";
+    case RstReason::TcpInvalidAckSequence: return "TCP_INVALID_ACK_SEQUENCE";
+    case RstReason::TcpRfc7323Paws: return "TCP_RFC7323_PAWS";
+    case RstReason::TcpTooOldAck: return "TCP_TOO_OLD_ACK";
+    case RstReason::TcpAckUnsentData: return "TCP_ACK_UNSENT_DATA";
+    case RstReason::TcpFlags: return "TCP_FLAGS";
+    case RstReason::TcpOldAck: return "TCP_OLD_ACK";
+    case RstReason::TcpAbortOnData: return "TCP_ABORT_ON_DATA";
+    case RstReason::TcpTimewaitSocket: return "TCP_TIMEWAIT_SOCKET";
+    case RstReason::InvalidSyn: return "INVALID_SYN";
+    case RstReason::TcpAbortOnClose: return "TCP_ABORT_ON_CLOSE";
+    case RstReason::TcpAbortOnLinger: return "TCP_ABORT_ON_LINGER";
+    case RstReason::TcpAbortOnMemory: return "TCP_ABORT_ON_MEMORY";
+    case RstReason::TcpState: return "TCP_STATE";
+    case RstReason::TcpKeepaliveTimeout: return "TCP_KEEPALIVE_TIMEOUT";
+    case RstReason::TcpDisconnectWithData: return "TCP_DISCONNECT_WITH_DATA";
+    case RstReason::Mptcp: return "MPTCP";
+    case RstReason::Error: return "ERROR";
+    case RstReason::Other: return "OTHER";
+  }
+  return "OTHER";
+}
+
+namespace {
+
+Endpoint endpoint(uint8_t family, const unsigned char (&addr)[16], uint16_t port) {
+  Endpoint e;
+  e.family = family;
+  e.port = port;
+  std::copy_n(addr, family == 2 ? 4 : 16, e.addr.begin());
+  return e;
+}
+
+std::string comm_of(const char (&comm)[CR_COMM_LEN]) {
+  return std::string(comm, strnlen(comm, CR_COMM_LEN));
+}
+
+}  // namespace
+
+std::optional<Event> Decoder::decode(std::span<const std::byte> raw, DecodeError* error) const {
+  auto fail = [&](std::string msg) -> std::optional<Event> {
+    if (error) error->message = std::move(msg);
+    return std::nullopt;
+  };
+  if (raw.size() != sizeof(cr_event)) {
+    return fail("record of " + std::to_string(raw.size()) + " bytes, expected " +
+                std::to_string(sizeof(cr_event)));
+  }
+  cr_event r{};
+  std::memcpy(&r, raw.data(), sizeof(r));
+  if (r.type < CR_EV_RESET_SENT || r.type > CR_EV_CLOSE) {
+    return fail("unknown record type " + std::to_string(r.type));
+  }
+  if (r.family != 0 && r.family != 2 && r.family != 10) {
+    return fail("unknown address family " + std::to_string(r.family));
+  }
+  if (r.reason > CR_RST_OTHER || r.call > CR_CALL_SEND || r.phase > CR_PHASE_ERROR) {
+    return fail("field out of range (reason/call/phase)");
+  }
+
+  Event ev;
+  ev.type = static_cast<EventType>(r.type);
+  ev.ts_ns = r.ts_ns;
+  ev.cookie = r.cookie;
+  ev.netns = r.netns;
+  ev.local = endpoint(r.family, r.laddr, r.lport);
+  ev.remote = endpoint(r.family, r.raddr, r.rport);
+  ev.task = TaskRef{r.pid, r.tid, comm_of(r.comm), r.cgroup};
+  ev.state = r.state;
+  ev.old_state = r.old_state;
+  ev.reason = static_cast<RstReason>(r.reason);
+  ev.active = r.flags & CR_F_ACTIVE;
+  ev.has_socket = r.flags & CR_F_HAS_SK;
+  ev.timewait = r.flags & CR_F_TW;
+  ev.linger_on = r.flags & CR_F_LINGER;
+  ev.task_exiting = r.flags & CR_F_EXITING;
+  ev.orphan = r.flags & CR_F_ORPHAN;
+  ev.fin_received = r.flags & CR_F_FIN_RCVD;
+  ev.shutdown = r.shutdown;
+  ev.seg_flags = r.seg_flags;
+  ev.unread = r.unread;
+  ev.linger_ms = r.linger_ms;
+  ev.call = static_cast<Call>(r.call);
+  ev.phase = static_cast<Phase>(r.phase);
+  ev.ret = r.ret;
+  ev.count = r.count;
+  ev.bytes = r.bytes;
+  return ev;
+}
+
+void Decoder::encode(const Event& ev, std::span<std::byte, kRecordSize> out) {
+  cr_event r{};
+  r.type = static_cast<unsigned char>(ev.type);
+  r.ts_ns = ev.ts_ns;
+  r.cookie = ev.cookie;
+  r.netns = ev.netns;
+  r.family = ev.local.family ? ev.local.family : ev.remote.family;
+  std::copy_n(ev.local.addr.begin(), 16, r.laddr);
+  std::copy_n(ev.remote.addr.begin(), 16, r.raddr);
+  r.lport = ev.local.port;
+  r.rport = ev.remote.port;
+  r.pid = ev.task.pid;
+  r.tid = ev.task.tid;
+  r.cgroup = ev.task.cgroup;
+  std::strncpy(r.comm, ev.task.comm.c_str(), CR_COMM_LEN - 1);
+  r.state = ev.state;
+  r.old_state = ev.old_state;
+  r.reason = static_cast<unsigned char>(ev.reason);
+  r.flags = static_cast<unsigned char>(
+      (ev.active ? CR_F_ACTIVE : 0) | (ev.has_socket ? CR_F_HAS_SK : 0) |
+      (ev.timewait ? CR_F_TW : 0) | (ev.linger_on ? CR_F_LINGER : 0) |
+      (ev.task_exiting ? CR_F_EXITING : 0) | (ev.orphan ? CR_F_ORPHAN : 0) |
+      (ev.fin_received ? CR_F_FIN_RCVD : 0));
+  r.shutdown = ev.shutdown;
+  r.seg_flags = ev.seg_flags;
+  r.unread = ev.unread;
+  r.linger_ms = ev.linger_ms;
+  r.call = static_cast<unsigned char>(ev.call);
+  r.phase = static_cast<unsigned char>(ev.phase);
+  r.ret = ev.ret;
+  r.count = ev.count;
+  r.bytes = ev.bytes;
+  std::memcpy(out.data(), &r, sizeof(r));
+}
+
+}  // namespace connreset

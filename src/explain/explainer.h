@@ -1,0 +1,18 @@
+#pragma once
+#include <string>
+
+#include "correlate/reset_case.h"
+#include "explain/explanation.h"
+
+namespace connreset {
+
+// Judges a ResetCase: which catalog cause, what evidence, in plain words.
+Explanation explain(const ResetCase& reset);
+
+// The cause id alone (exposed for tests and the report's summary).
+std::string classify(const ResetCase& reset);
+
+// "comm[pid]" with the name escaped for terminals; "" for no task.
+std::string task_label(const TaskRef& t);
+
+}  // namespace connreset

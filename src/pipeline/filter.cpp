@@ -1,0 +1,54 @@
+#include "pipeline/filter.h"
+
+#include <vector>
+
+namespace connreset {
+namespace {
+
+std::vector<const TaskRef*> tasks_of(const ResetCase& c) {
+  std::vector<const TaskRef*> out;
+  if (c.sender) out.push_back(&*c.sender);
+  if (c.receiver) out.push_back(&*c.receiver);
+  if (c.actor) out.push_back(&*c.actor);
+  if (c.closer) out.push_back(&c.closer->task);
+  for (const Observation& o : c.observed) out.push_back(&o.task);
+  return out;
+}
+
+template <typename Pred>
+bool any_task(const std::vector<const TaskRef*>& tasks, Pred pred) {
+  for (const TaskRef* t : tasks) {
+    if (pred(*t)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Filter::matches(const Explanation& x) const {
+  const ResetCase& c = x.reset;
+  const auto tasks = tasks_of(c);
+  if (pid && !any_task(tasks, [&](const TaskRef& t) { return t.pid == *pid; })) return false;
+  if (comm && !any_task(tasks, [&](const TaskRef& t) { return t.comm == *comm; })) return false;
+  if (cgroup && !any_task(tasks, [&](const TaskRef& t) { return t.cgroup == *cgroup; })) return false;
+  if (port && c.local.port != *port && c.remote.port != *port) return false;
+  if (netns) {
+    const bool sender_ns = c.sent && c.sent->netns == *netns;
+    const bool receiver_ns = c.received && c.received->netns == *netns;
+    if (!sender_ns && !receiver_ns && c.netns != *netns) return false;
+  }
+  return true;
+}
+
+bool Filter::matches(const LifecycleEvent& ev) const {
+  const Event& e = ev.event;
+  const TaskRef* t = ev.owner ? &*ev.owner : nullptr;
+  if (pid && (!t || t->pid != *pid)) return false;
+  if (comm && (!t || t->comm != *comm)) return false;
+  if (cgroup && (!t || t->cgroup != *cgroup)) return false;
+  if (port && e.local.port != *port && e.remote.port != *port) return false;
+  if (netns && e.netns != *netns) return false;
+  return true;
+}
+
+}  // namespace connreset

@@ -1,0 +1,74 @@
+#include "pipeline/pipeline.h"
+
+#include "common/names.h"
+#include "explain/explainer.h"
+
+namespace connreset {
+
+Pipeline::Pipeline(CorrelatorOptions options, Filter filter, std::vector<Sink*> sinks)
+    : correlator_(options, *this), filter_(std::move(filter)), sinks_(std::move(sinks)) {}
+
+void Pipeline::begin(const RunInfo& info) {
+  for (Sink* s : sinks_) s->begin(info);
+}
+
+void Pipeline::on_record(std::span<const std::byte> raw) {
+  DecodeError err;
+  std::optional<Event> ev = decoder_.decode(raw, &err);
+  if (!ev) {
+    // say it once per power of two, never once per record
+    if (++stats_.decode_errors >= decode_errors_reported_ * 2 || decode_errors_reported_ == 0) {
+      decode_errors_reported_ = stats_.decode_errors;
+      for (Sink* s : sinks_) {
+        s->warning("undecodable kernel record (" + err.message + "); " +
+                   thousands(stats_.decode_errors) + " so far");
+      }
+    }
+    return;
+  }
+  on_event(*ev);
+}
+
+void Pipeline::on_event(const Event& ev) { correlator_.on_event(ev); }
+
+void Pipeline::tick(uint64_t now_ns) { correlator_.tick(now_ns); }
+
+void Pipeline::update_kernel_counters(uint64_t events, uint64_t lost, uint64_t call_table_full) {
+  if (lost > stats_.lost) {
+    for (Sink* s : sinks_) {
+      s->warning(thousands(lost - stats_.lost) + " kernel events lost (ring buffer full; " +
+                 thousands(lost) + " in total): explanations may be incomplete, raise --ringbuf-kib");
+    }
+  }
+  stats_.events = events;
+  stats_.lost = lost;
+  stats_.call_table_full = call_table_full;
+}
+
+void Pipeline::finish() {
+  correlator_.flush();
+  const RunStats st = stats();
+  for (Sink* s : sinks_) s->end(st);
+}
+
+RunStats Pipeline::stats() const {
+  RunStats st = stats_;
+  const CorrelatorStats cs = correlator_.stats();
+  st.sockets_tracked = cs.sockets_tracked;
+  st.sockets_evicted = cs.sockets_evicted;
+  return st;
+}
+
+void Pipeline::on_reset(const ResetCase& reset) {
+  const Explanation x = explain(reset);
+  if (!filter_.matches(x)) return;
+  ++stats_.resets;
+  for (Sink* s : sinks_) s->reset(x);
+}
+
+void Pipeline::on_lifecycle(const LifecycleEvent& ev) {
+  if (!filter_.matches(ev)) return;
+  for (Sink* s : sinks_) s->lifecycle(ev);
+}
+
+}  // namespace connreset

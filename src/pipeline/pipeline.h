@@ -1,0 +1,40 @@
+#pragma once
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "correlate/correlator.h"
+#include "decode/decoder.h"
+#include "pipeline/filter.h"
+#include "sinks/sink.h"
+
+namespace connreset {
+
+// decoder -> correlator -> explainer -> filter -> sinks. The one path both
+// live tracing and journal replay go through.
+class Pipeline : private CorrelatorOutput {
+ public:
+  Pipeline(CorrelatorOptions options, Filter filter, std::vector<Sink*> sinks);
+
+  void begin(const RunInfo& info);
+  void on_record(std::span<const std::byte> raw);  // undecodable records are counted, not fatal
+  void on_event(const Event& ev);
+  void tick(uint64_t now_ns);
+  // kernel-side counters; a rise in lost events is reported to the sinks at once
+  void update_kernel_counters(uint64_t events, uint64_t lost, uint64_t call_table_full);
+  void finish();  // report what is pending, then the run's statistics
+  RunStats stats() const;
+
+ private:
+  void on_reset(const ResetCase& reset) override;
+  void on_lifecycle(const LifecycleEvent& ev) override;
+
+  Decoder decoder_;
+  Correlator correlator_;
+  Filter filter_;
+  std::vector<Sink*> sinks_;
+  RunStats stats_;
+  uint64_t decode_errors_reported_ = 0;
+};
+
+}  // namespace connreset

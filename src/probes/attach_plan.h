@@ -1,0 +1,58 @@
+#pragma once
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "probes/features.h"
+
+namespace connreset {
+
+enum class ProbeFamily { Tracepoint, Fentry, Kprobe };
+enum class FamilyChoice { Auto, Tracepoint, Fentry, Kprobe };
+
+std::string_view family_name(ProbeFamily f);
+std::optional<FamilyChoice> parse_family_choice(std::string_view s);  // auto|tracepoint|fentry|kprobe
+
+// One way to implement a logical probe on some kernels.
+struct Implementation {
+  ProbeFamily family;
+  std::string_view program;  // BPF program in the skeleton; "" = the facts come from other probes
+  std::string_view attach;   // what it hooks, for people
+  // "" when usable on this kernel, else why not
+  std::function<std::string(const KernelFeatures&)> unmet;
+};
+
+// A fact connreset needs, with its implementations best first.
+struct LogicalProbe {
+  std::string_view name;
+  std::string_view purpose;
+  bool required;  // tracing cannot explain resets without it
+  std::vector<Implementation> implementations;
+};
+
+// The table doctor prints and the loader reads.
+const std::vector<LogicalProbe>& probe_table();
+
+struct PlanEntry {
+  const LogicalProbe* probe = nullptr;
+  const Implementation* chosen = nullptr;  // nullptr: nothing usable
+  std::string why;                         // why this one, or why none
+};
+
+struct AttachPlan {
+  FamilyChoice requested = FamilyChoice::Auto;
+  std::vector<PlanEntry> entries;
+  std::vector<std::string> problems;  // reasons tracing cannot work; empty when usable
+
+  bool usable() const { return problems.empty(); }
+  std::vector<std::string> programs() const;  // BPF programs to load
+  std::string describe(const PlanEntry& e) const;  // "tp_btf/tcp_send_reset (tracepoint)"
+};
+
+// Chooses, per logical probe, the first implementation the kernel supports
+// (within the requested family unless Auto).
+AttachPlan make_attach_plan(const KernelFeatures& features, FamilyChoice choice);
+
+}  // namespace connreset

@@ -1,0 +1,92 @@
+#include "probes/features.h"
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace connreset {
+namespace {
+
+constexpr long kTracefsMagic = 0x74726163;
+constexpr long kBpffsMagic = 0xcafe4a11;
+constexpr long kDebugfsMagic = 0x64626720;
+
+bool mounted_as(const char* path, long magic) {
+  struct statfs st {};
+  return statfs(path, &st) == 0 && static_cast<long>(st.f_type) == magic;
+}
+
+// The tracepoints connreset may use; each is looked up as btf_trace_<name>.
+constexpr std::array<const char*, 6> kTracepoints = {
+    "tcp_send_reset",   "tcp_receive_reset", "inet_sock_set_state",
+    "sock_recv_length", "sock_send_length",  "tcp_destroy_sock"};
+
+void probe_btf(KernelFeatures& f) {
+  struct btf* btf = btf__load_vmlinux_btf();
+  if (!btf) {
+    f.btf_error = std::strerror(errno);
+    return;
+  }
+  f.btf = true;
+  for (const char* tp : kTracepoints) {
+    const std::string name = std::string("btf_trace_") + tp;
+    const int id = btf__find_by_name_kind(btf, name.c_str(), BTF_KIND_TYPEDEF);
+    if (id < 0) continue;
+    f.btf_tracepoints.insert(tp);
+    if (std::strcmp(tp, "tcp_send_reset") == 0) {
+      // typedef -> pointer -> func proto; the first parameter is the tracing context
+      const struct btf_type* t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+      if (t && btf_is_ptr(t)) t = btf__type_by_id(btf, t->type);
+      if (t && btf_is_func_proto(t)) f.tcp_send_reset_args = btf_vlen(t) - 1;
+    }
+  }
+  f.rst_reason_enum = btf__find_by_name_kind(btf, "sk_rst_reason", BTF_KIND_ENUM) >= 0;
+  btf__free(btf);
+}
+
+void probe_caps(KernelFeatures& f) {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  std::array<__user_cap_data_struct, 2> data{};
+  if (syscall(SYS_capget, &hdr, data.data()) != 0) {
+    f.missing_caps = {"CAP_BPF", "CAP_PERFMON"};
+    return;
+  }
+  auto has = [&](int cap) { return (data[cap / 32].effective >> (cap % 32)) & 1U; };
+  constexpr int kCapSysAdmin = 21, kCapPerfmon = 38, kCapBpf = 39;
+  if (has(kCapSysAdmin)) {
+    f.privileged = true;
+    return;
+  }
+  if (!has(kCapBpf)) f.missing_caps.push_back("CAP_BPF");
+  if (!has(kCapPerfmon)) f.missing_caps.push_back("CAP_PERFMON");
+  f.privileged = f.missing_caps.empty();
+}
+
+}  // namespace
+
+KernelFeatures detect_features() {
+  KernelFeatures f;
+  struct utsname u {};
+  if (uname(&u) == 0) f.release = u.release;
+  probe_btf(f);
+  probe_caps(f);
+  f.tracefs = mounted_as("/sys/kernel/tracing", kTracefsMagic) ||
+              mounted_as("/sys/kernel/debug/tracing", kTracefsMagic) ||
+              mounted_as("/sys/kernel/debug", kDebugfsMagic);
+  f.bpffs = mounted_as("/sys/fs/bpf", kBpffsMagic);
+  f.ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
+  // kprobe support shows as a perf PMU (and in tracefs); absent when CONFIG_KPROBES is off
+  f.kprobes = std::filesystem::exists("/sys/bus/event_source/devices/kprobe");
+  return f;
+}
+
+}  // namespace connreset

@@ -1,0 +1,160 @@
+#include "probes/tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <mutex>
+
+#include "connreset.h"
+#include "connreset.skel.h"
+
+namespace connreset {
+namespace {
+
+// libbpf reports through a global callback; keep its last lines so a failed
+// load can say *why* (the verifier's complaint) instead of just "failed".
+std::mutex g_log_mutex;
+std::string g_log_tail;
+bool g_verbose = false;
+
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+  char line[1024];
+  vsnprintf(line, sizeof(line), fmt, args);
+  std::lock_guard lock(g_log_mutex);
+  if (g_verbose) std::fputs(line, stderr);
+  if (level == LIBBPF_DEBUG) return 0;
+  g_log_tail += line;
+  if (g_log_tail.size() > 4096) g_log_tail.erase(0, g_log_tail.size() - 4096);
+  return 0;
+}
+
+std::string take_log() {
+  std::lock_guard lock(g_log_mutex);
+  std::string s;
+  s.swap(g_log_tail);
+  return s;
+}
+
+std::string hint_for(int err) {
+  switch (err) {
+    case EPERM:
+    case EACCES:
+      return " (permission denied: run as root; on locked-down kernels check "
+             "kernel.unprivileged_bpf_disabled and lockdown)";
+    case ENOMEM: return " (out of memory for BPF maps: lower --ringbuf-kib or --max-tracked)";
+    case ENOENT: return " (a kernel function, tracepoint or type is missing: run `connreset doctor`)";
+    default: return "";
+  }
+}
+
+bool power_of_two(uint64_t v) { return v && !(v & (v - 1)); }
+
+}  // namespace
+
+Tracer::Tracer(const AttachPlan& plan, const TracerOptions& opt) {
+  if (!plan.usable()) throw TracerError("cannot trace on this kernel: " + plan.problems.front());
+  if (!power_of_two(opt.ringbuf_kib) || opt.ringbuf_kib < 4) {
+    throw TracerError("--ringbuf-kib must be a power of two >= 4, got " + std::to_string(opt.ringbuf_kib));
+  }
+  g_verbose = opt.verbose;
+  libbpf_set_print(libbpf_log);
+  take_log();
+
+  skel_ = connreset_bpf__open();
+  if (!skel_) throw TracerError("cannot open the BPF object: " + std::string(std::strerror(errno)));
+
+  skel_->rodata->filter_port = opt.filter_port;
+  skel_->rodata->loop_report_first = opt.loop_report_first;
+  skel_->rodata->wakeup_bytes = static_cast<uint64_t>(opt.ringbuf_kib) * 1024 / 4;
+  bpf_map__set_max_entries(skel_->maps.events, opt.ringbuf_kib * 1024);
+  bpf_map__set_max_entries(skel_->maps.calls, opt.max_tracked);
+
+  // the attach plan decides, before load, which programs exist at all
+  const std::vector<std::string> wanted = plan.programs();
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    const std::string name = bpf_program__name(prog);
+    const bool keep = std::find(wanted.begin(), wanted.end(), name) != wanted.end();
+    bpf_program__set_autoload(prog, keep);
+  }
+
+  if (int err = connreset_bpf__load(skel_); err != 0) {
+    const std::string log = take_log();
+    connreset_bpf__destroy(skel_);
+    skel_ = nullptr;
+    throw TracerError("loading the BPF programs failed: " + std::string(std::strerror(-err)) +
+                      hint_for(-err) + (log.empty() ? "" : "\nlibbpf said:\n" + log));
+  }
+  for (const std::string& name : wanted) {
+    bpf_program* p = bpf_object__find_program_by_name(skel_->obj, name.c_str());
+    bpf_link* link = p ? bpf_program__attach(p) : nullptr;
+    if (!link) {
+      const int err = errno;
+      const std::string log = take_log();
+      release();
+      throw TracerError("attaching " + name + " failed: " + std::strerror(err) + hint_for(err) +
+                        (log.empty() ? "" : "\nlibbpf said:\n" + log));
+    }
+    links_.push_back(link);
+    attached_.push_back(name);
+  }
+  ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &Tracer::on_sample, this, nullptr);
+  if (!ring_) {
+    const int err = errno;
+    release();
+    throw TracerError(std::string("cannot map the ring buffer: ") + std::strerror(err));
+  }
+}
+
+Tracer::~Tracer() { release(); }
+
+void Tracer::release() {
+  if (ring_) ring_buffer__free(ring_);
+  ring_ = nullptr;
+  for (bpf_link* l : links_) bpf_link__destroy(l);
+  links_.clear();
+  if (skel_) connreset_bpf__destroy(skel_);
+  skel_ = nullptr;
+}
+
+int Tracer::on_sample(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<Tracer*>(ctx);
+  ++self->records_;
+  (*self->current_fn_)(std::span<const std::byte>(static_cast<const std::byte*>(data), size));
+  return 0;
+}
+
+int Tracer::poll(int timeout_ms, const RecordFn& fn) {
+  current_fn_ = &fn;
+  records_ = 0;
+  // Most records are submitted without a wake-up (batched), so consume
+  // after the wait whether or not epoll fired.
+  int err = ring_buffer__poll(ring_, timeout_ms);
+  if (err >= 0 || err == -EINTR) err = ring_buffer__consume(ring_);
+  current_fn_ = nullptr;
+  if (err < 0 && err != -EINTR) return err;
+  return records_;
+}
+
+KernelCounters Tracer::counters() const {
+  KernelCounters out;
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return out;
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
+  auto sum = [&](uint32_t key) -> uint64_t {
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.counters), &key, per_cpu.data()) != 0) return 0;
+    uint64_t total = 0;
+    for (uint64_t v : per_cpu) total += v;
+    return total;
+  };
+  out.events = sum(CR_CNT_EVENTS);
+  out.lost = sum(CR_CNT_LOST);
+  out.call_table_full = sum(CR_CNT_CALL_TABLE_FULL);
+  return out;
+}
+
+}  // namespace connreset

@@ -1,0 +1,65 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include "probes/attach_plan.h"
+
+struct connreset_bpf;
+struct ring_buffer;
+struct bpf_link;
+
+namespace connreset {
+
+struct TracerOptions {
+  uint16_t filter_port = 0;          // 0: all ports
+  uint32_t ringbuf_kib = 4096;       // power of two, >= 4 (page size)
+  uint32_t max_tracked = 65536;      // recv/send aggregation entries (LRU)
+  uint64_t loop_report_first = 64;   // after-the-end calls before the first repeat report
+  bool verbose = false;              // libbpf's own messages on stderr
+};
+
+class TracerError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct KernelCounters {
+  uint64_t events = 0;
+  uint64_t lost = 0;
+  uint64_t call_table_full = 0;
+};
+
+// The loaded and attached BPF programs of one attach plan, and the ring
+// buffer they write to. Everything is released by the destructor.
+class Tracer {
+ public:
+  // Opens, configures, loads and attaches; throws TracerError with a message a person can act on.
+  Tracer(const AttachPlan& plan, const TracerOptions& options);
+  ~Tracer();
+  Tracer(const Tracer&) = delete;
+  Tracer& operator=(const Tracer&) = delete;
+
+  using RecordFn = std::function<void(std::span<const std::byte>)>;
+  // Waits up to timeout_ms, then hands every queued record to fn. Returns records read.
+  int poll(int timeout_ms, const RecordFn& fn);
+  KernelCounters counters() const;
+  const std::vector<std::string>& attached() const { return attached_; }
+
+ private:
+  static int on_sample(void* ctx, void* data, size_t size);
+  void release();
+
+  connreset_bpf* skel_ = nullptr;
+  ring_buffer* ring_ = nullptr;
+  std::vector<bpf_link*> links_;
+  std::vector<std::string> attached_;
+  const RecordFn* current_fn_ = nullptr;
+  int records_ = 0;
+};
+
+}  // namespace connreset

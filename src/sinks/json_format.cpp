@@ -1,0 +1,111 @@
+#include "sinks/json_format.h"
+
+#include "common/names.h"
+
+namespace connreset {
+namespace {
+
+using nlohmann::json;
+
+json endpoint_json(const Endpoint& e) {
+  return json{{"addr", e.address()}, {"port", e.port}};
+}
+
+json task_json(const std::optional<TaskRef>& t) {
+  if (!t) return nullptr;
+  return json{{"pid", t->pid}, {"tid", t->tid}, {"comm", t->comm}, {"cgroup", t->cgroup}};
+}
+
+json time_fields(json j, uint64_t ts_ns, const ClockMap& clock) {
+  j["time"] = rfc3339_ns(clock.to_wall_ns(ts_ns));
+  j["ts_ns"] = ts_ns;
+  return j;
+}
+
+}  // namespace
+
+json reset_to_json(const Explanation& x, const ClockMap& clock) {
+  const ResetCase& c = x.reset;
+  json j{{"schema", kJsonSchema}, {"type", "reset"}};
+  j = time_fields(std::move(j), c.ts_ns, clock);
+  j["cause"] = x.cause;
+  j["rst_reason"] = x.rst_reason.empty() ? json(nullptr) : json(x.rst_reason);
+  j["netns"] = c.netns;
+  j["local"] = endpoint_json(c.local);
+  j["remote"] = endpoint_json(c.remote);
+  j["sender"] = task_json(c.sender);
+  j["receiver"] = task_json(c.receiver);
+  j["actor"] = task_json(c.actor);
+  if (c.closer) {
+    j["closer"] = json{{"pid", c.closer->task.pid},
+                       {"comm", c.closer->task.comm},
+                       {"kind", c.closer->kind},
+                       {"exiting", c.closer->exiting}};
+  } else {
+    j["closer"] = nullptr;
+  }
+  j["unread_bytes"] = x.unread_bytes ? json(*x.unread_bytes) : json(nullptr);
+  j["linger"] = x.linger ? json{{"on", x.linger->on}, {"seconds", x.linger->seconds}} : json(nullptr);
+  json observed = json::array();
+  for (const Observation& o : c.observed) {
+    observed.push_back(json{{"pid", o.task.pid},
+                            {"comm", o.task.comm},
+                            {"call", o.call},
+                            {"result", o.result},
+                            {"count", o.count},
+                            {"first", rfc3339_ns(clock.to_wall_ns(o.first_ns))},
+                            {"last", rfc3339_ns(clock.to_wall_ns(o.last_ns))},
+                            {"derived", o.derived}});
+  }
+  j["observed"] = std::move(observed);
+  j["rst_sent_locally"] = c.sent.has_value();
+  j["rst_received_locally"] = c.received.has_value();
+  if (c.sent) {
+    j["sender_state"] = tcp_state_name(c.sent->state);
+    j["sender_netns"] = c.sent->netns;
+  }
+  if (c.received) j["receiver_state"] = tcp_state_name(c.received->state);
+  j["kernel_path"] = x.kernel_path;
+  j["explanation"] = x.because;
+  j["advice"] = x.advice;
+  return j;
+}
+
+json lifecycle_to_json(const LifecycleEvent& ev, const ClockMap& clock) {
+  const Event& e = ev.event;
+  json j{{"schema", kJsonSchema}, {"type", "state"}};
+  j = time_fields(std::move(j), e.ts_ns, clock);
+  j["netns"] = e.netns;
+  j["local"] = endpoint_json(e.local);
+  j["remote"] = endpoint_json(e.remote);
+  j["old_state"] = tcp_state_name(e.old_state);
+  j["new_state"] = tcp_state_name(e.state);
+  j["owner"] = task_json(ev.owner);
+  j["unread_bytes"] = e.unread;
+  return j;
+}
+
+json meta_to_json(const RunInfo& info) {
+  json probes = json::object();
+  for (const auto& [name, impl] : info.probes) probes[name] = impl;
+  return json{{"schema", kJsonSchema}, {"type", "meta"},       {"command", info.command},
+              {"host", info.hostname},   {"kernel", info.kernel}, {"probes", probes}};
+}
+
+json stats_to_json(const RunStats& s) {
+  return json{{"schema", kJsonSchema},
+              {"type", "stats"},
+              {"events", s.events},
+              {"lost", s.lost},
+              {"call_table_full", s.call_table_full},
+              {"decode_errors", s.decode_errors},
+              {"resets", s.resets},
+              {"sockets_tracked", s.sockets_tracked},
+              {"sockets_evicted", s.sockets_evicted}};
+}
+
+std::string dump_line(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace connreset

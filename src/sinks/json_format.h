@@ -1,0 +1,22 @@
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/clock.h"
+#include "explain/explanation.h"
+#include "sinks/sink.h"
+
+namespace connreset {
+
+inline constexpr const char* kJsonSchema = "connreset/1";
+
+// The JSON objects of DESIGN.md ("JSON lines"), shared by trace --json and report --json.
+nlohmann::json reset_to_json(const Explanation& x, const ClockMap& clock);
+nlohmann::json lifecycle_to_json(const LifecycleEvent& ev, const ClockMap& clock);
+nlohmann::json meta_to_json(const RunInfo& info);
+nlohmann::json stats_to_json(const RunStats& stats);
+
+// One line, never throwing on bytes that are not UTF-8 (process names can hold anything).
+std::string dump_line(const nlohmann::json& j);
+
+}  // namespace connreset

@@ -1,0 +1,24 @@
+#pragma once
+#include <cstdio>
+
+#include "sinks/sink.h"
+
+namespace connreset {
+
+// JSON lines (--json): meta first, one object per reset, stats last.
+class JsonSink : public Sink {
+ public:
+  explicit JsonSink(std::FILE* out) : out_(out) {}
+  void begin(const RunInfo& info) override;
+  void reset(const Explanation& x) override;
+  void lifecycle(const LifecycleEvent& ev) override;
+  void warning(const std::string& text) override;
+  void end(const RunStats& stats) override;
+
+ private:
+  void line(const std::string& s);
+  std::FILE* out_;
+  ClockMap clock_;
+};
+
+}  // namespace connreset

@@ -1,0 +1,43 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "correlate/reset_case.h"
+#include "explain/explanation.h"
+
+namespace connreset {
+
+// Facts about the run, printed once at the start (JSON: a "meta" record).
+struct RunInfo {
+  std::string command;  // "trace", "demo", ...
+  std::string hostname;
+  std::string kernel;
+  // logical probe -> "implementation (why)"
+  std::vector<std::pair<std::string, std::string>> probes;
+  ClockMap clock;
+};
+
+struct RunStats {
+  uint64_t events = 0;           // records read from the kernel
+  uint64_t lost = 0;             // records the kernel could not queue (ring buffer full)
+  uint64_t call_table_full = 0;  // recv/send aggregation entries not created
+  uint64_t decode_errors = 0;
+  uint64_t resets = 0;
+  uint64_t sockets_tracked = 0;
+  uint64_t sockets_evicted = 0;
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void begin(const RunInfo&) {}
+  virtual void reset(const Explanation& x) = 0;
+  virtual void lifecycle(const LifecycleEvent&) {}
+  virtual void warning(const std::string&) {}
+  virtual void end(const RunStats&) {}
+};
+
+}  // namespace connreset

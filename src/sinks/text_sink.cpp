@@ -1,0 +1,81 @@
+#include "sinks/text_sink.h"
+
+#include "common/escape.h"
+#include "common/names.h"
+#include "explain/explainer.h"
+
+namespace connreset {
+namespace {
+
+std::string observed_line(const Observation& o, const ClockMap& clock) {
+  std::string line = "  " + task_label(o.task) + " " + o.call + "() -> " + o.result + " at " +
+                     clock_hms_ms(clock.to_wall_ns(o.first_ns));
+  if (o.count > 1) line += " (" + thousands(o.count) + " calls, last " + clock_hms_ms(clock.to_wall_ns(o.last_ns)) + ")";
+  return line + "\n";
+}
+
+std::string party_line(const Explanation& x, const ClockMap& clock) {
+  const ResetCase& c = x.reset;
+  const std::string at = clock_hms_ms(clock.to_wall_ns(c.ts_ns));
+  if (c.receiver) return "  " + task_label(*c.receiver) + " received the RST at " + at + "\n";
+  if (c.received) return "  a socket with no known owner received the RST at " + at + "\n";
+  return "  RST sent to " + c.local.str() + " (not on this host) at " + at + "\n";
+}
+
+}  // namespace
+
+std::string render_text(const Explanation& x, const ClockMap& clock) {
+  const ResetCase& c = x.reset;
+  std::string s = "RESET " + c.local.str() + " <- " + c.remote.str() + "  cause=" + x.cause;
+  if (!x.rst_reason.empty()) s += "  reason=" + x.rst_reason;
+  s += "\n";
+  if (c.observed.empty()) {
+    s += party_line(x, clock);
+  } else {
+    for (const Observation& o : c.observed) s += observed_line(o, clock);
+  }
+  s += "  because " + x.because + "\n";
+  s += "  kernel: " + x.kernel_path + "  [netns " + std::to_string(c.netns) + "]\n";
+  s += "  fix: " + x.advice + "\n";
+  return s;
+}
+
+void TextSink::begin(const RunInfo& info) {
+  clock_ = info.clock;
+  std::fprintf(out_, "connreset %s on %s (kernel %s): tracing resets, Ctrl-C to stop\n",
+               info.command.c_str(), escape_for_terminal(info.hostname).c_str(),
+               escape_for_terminal(info.kernel).c_str());
+  std::fflush(out_);
+}
+
+void TextSink::reset(const Explanation& x) {
+  std::fputs(render_text(x, clock_).c_str(), out_);
+  std::fflush(out_);
+}
+
+void TextSink::lifecycle(const LifecycleEvent& ev) {
+  const Event& e = ev.event;
+  std::string who = ev.owner ? task_label(*ev.owner) : "-";
+  std::fprintf(out_, "%s  STATE %s -> %s  %s %s -> %s%s\n",
+               clock_hms_ms(clock_.to_wall_ns(e.ts_ns)).c_str(), tcp_state_name(e.old_state).c_str(),
+               tcp_state_name(e.state).c_str(), who.c_str(), e.local.str().c_str(),
+               e.remote.str().c_str(),
+               e.unread ? ("  unread=" + std::to_string(e.unread)).c_str() : "");
+  std::fflush(out_);
+}
+
+void TextSink::warning(const std::string& text) {
+  std::fprintf(out_, "WARNING: %s\n", escape_for_terminal(text).c_str());
+  std::fflush(out_);
+}
+
+void TextSink::end(const RunStats& st) {
+  if (!verbose_) return;
+  std::fprintf(out_, "connreset: %s resets explained, %s events, %s lost%s\n",
+               thousands(st.resets).c_str(), thousands(st.events).c_str(),
+               thousands(st.lost).c_str(),
+               st.lost ? " (ring buffer full: raise --ringbuf-kib)" : "");
+  std::fflush(out_);
+}
+
+}  // namespace connreset
