@@ -19,6 +19,14 @@ class CollectingSink : public Sink {
     resets_.push_back(x);
     cv_.notify_all();
   }
+  void lifecycle(const LifecycleEvent& ev) override {
+    std::lock_guard lock(mutex_);
+    lifecycle_.push_back(ev);
+  }
+  std::vector<LifecycleEvent> lifecycle_events() {
+    std::lock_guard lock(mutex_);
+    return lifecycle_;
+  }
   void warning(const std::string& text) override {
     std::lock_guard lock(mutex_);
     warnings_.push_back(text);
@@ -57,6 +65,7 @@ class CollectingSink : public Sink {
   std::condition_variable cv_;
   std::vector<Explanation> resets_;
   std::vector<std::string> warnings_;
+  std::vector<LifecycleEvent> lifecycle_;
 };
 
 }  // namespace connreset

@@ -1,0 +1,266 @@
+#include "correlate/correlator.h"
+
+#include <gtest/gtest.h>
+
+#include "explain/explainer.h"
+#include "unit/event_builder.h"
+
+namespace connreset {
+namespace {
+
+using namespace connreset::testing;
+
+class Collect : public CorrelatorOutput {
+ public:
+  void on_reset(const ResetCase& r) override { resets.push_back(r); }
+  void on_lifecycle(const LifecycleEvent& ev) override { lifecycle.push_back(ev); }
+  std::vector<ResetCase> resets;
+  std::vector<LifecycleEvent> lifecycle;
+};
+
+class CorrelatorTest : public ::testing::Test {
+ protected:
+  Collect out;
+  CorrelatorOptions opts;
+  const TaskRef server = task(4100, "python3");
+  const TaskRef client = task(4121, "curl");
+  // the two sockets of one loopback connection
+  const Conn server_sock{11, ep(18081), ep(46252)};
+  const Conn client_sock{22, ep(46252), ep(18081)};
+
+  void feed(Correlator& c, const std::vector<Event>& events) {
+    for (const Event& e : events) c.on_event(e);
+  }
+};
+
+TEST_F(CorrelatorTest, UnreadDataAtClose_BlamesTheCloserAndNamesTheReceiver) {
+  Correlator c(opts, out);
+  feed(c, {
+              state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent),
+              call(2 * kMs, server_sock, server, Call::Recv, Phase::Data, 100),
+              call(3 * kMs, client_sock, client, Call::Recv, Phase::Data, 40),
+              // loopback: the receiver's event comes first, in the sender's task
+              rst_received(10 * kMs, client_sock, server),
+              abort_on_close(10 * kMs + 500, server_sock, server, 1048576),
+              call(11 * kMs, client_sock, client, Call::Recv, Phase::Error, -ECONNRESET),
+          });
+  c.tick(10 * kMs + opts.settle_ns + 1);
+  ASSERT_EQ(out.resets.size(), 1u);
+  const ResetCase& r = out.resets[0];
+  EXPECT_EQ(classify(r), "unread_data_at_close");
+  ASSERT_TRUE(r.sender);
+  EXPECT_EQ(r.sender->pid, 4100u);
+  ASSERT_TRUE(r.receiver);
+  EXPECT_EQ(r.receiver->pid, 4121u);
+  EXPECT_EQ(r.receiver->comm, "curl");
+  ASSERT_TRUE(r.closer);
+  EXPECT_EQ(r.closer->kind, "close");
+  EXPECT_FALSE(r.closer->exiting);
+  EXPECT_EQ(r.local, ep(46252));
+  EXPECT_EQ(r.remote, ep(18081));
+  ASSERT_EQ(r.observed.size(), 1u);
+  EXPECT_EQ(r.observed[0].result, "ECONNRESET");
+  EXPECT_EQ(r.observed[0].task.pid, 4121u);
+  EXPECT_EQ(explain(r).unread_bytes, 1048576u);
+}
+
+TEST_F(CorrelatorTest, SendBeforeReceive_PairsTheSameWay) {
+  Correlator c(opts, out);
+  feed(c, {
+              call(2 * kMs, client_sock, client, Call::Send, Phase::Data, 100),
+              abort_on_close(10 * kMs, server_sock, server, 7),
+              rst_received(10 * kMs + 100, client_sock, server),
+          });
+  c.flush();
+  ASSERT_EQ(out.resets.size(), 1u);
+  EXPECT_TRUE(out.resets[0].sent && out.resets[0].received);
+  EXPECT_EQ(out.resets[0].receiver->pid, client.pid);
+}
+
+TEST_F(CorrelatorTest, SoftirqCurrent_IsNeverTakenAsTheReceiver) {
+  // the only thing known about the client socket is an RST processed while
+  // the *server* was current: the receiver must stay unknown, not "python3"
+  Correlator c(opts, out);
+  feed(c, {rst_received(10 * kMs, client_sock, server)});
+  c.flush();
+  ASSERT_EQ(out.resets.size(), 1u);
+  EXPECT_FALSE(out.resets[0].receiver.has_value());
+  EXPECT_EQ(classify(out.resets[0]), "remote_unknown");
+}
+
+TEST_F(CorrelatorTest, ResetIsHeldUntilSettleTimeThenReported) {
+  Correlator c(opts, out);
+  feed(c, {rst_received(10 * kMs, client_sock, server)});
+  c.tick(10 * kMs + opts.settle_ns - 1);
+  EXPECT_TRUE(out.resets.empty());
+  c.tick(10 * kMs + opts.settle_ns);
+  EXPECT_EQ(out.resets.size(), 1u);
+}
+
+TEST_F(CorrelatorTest, EarlyReport_WhenBothEndsAndTheErrorAreSeen) {
+  Correlator c(opts, out);
+  feed(c, {
+              rst_received(10 * kMs, client_sock, server),
+              abort_on_close(10 * kMs, server_sock, server, 5),
+              call(12 * kMs, client_sock, client, Call::Recv, Phase::Error, -ECONNRESET),
+          });
+  c.tick(13 * kMs);  // long before settle_ns
+  EXPECT_EQ(out.resets.size(), 1u);
+}
+
+TEST_F(CorrelatorTest, AddressReuse_SameTupleLater_IsASeparateConnection) {
+  Correlator c(opts, out);
+  const TaskRef server2 = task(5000, "nginx");
+  const TaskRef client2 = task(5001, "wget");
+  const Conn server_sock2{33, ep(18081), ep(46252)};
+  const Conn client_sock2{44, ep(46252), ep(18081)};
+  feed(c, {
+              state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent),
+              rst_received(10 * kMs, client_sock, server),
+              abort_on_close(10 * kMs, server_sock, server, 1),
+          });
+  c.tick(10 * kMs + opts.settle_ns);
+  feed(c, {
+              state(5000 * kMs, client_sock2, client2, tcp::kClose, tcp::kSynSent),
+              call(5001 * kMs, server_sock2, server2, Call::Recv, Phase::Data, 10),
+              rst_received(5010 * kMs, client_sock2, server2),
+              linger_zero_close(5010 * kMs, server_sock2, server2),
+          });
+  c.flush();
+  ASSERT_EQ(out.resets.size(), 2u);
+  EXPECT_EQ(classify(out.resets[0]), "unread_data_at_close");
+  EXPECT_EQ(out.resets[0].receiver->pid, client.pid);
+  EXPECT_EQ(classify(out.resets[1]), "linger_zero_close");
+  EXPECT_EQ(out.resets[1].sender->pid, server2.pid);
+  EXPECT_EQ(out.resets[1].receiver->pid, client2.pid);
+}
+
+TEST_F(CorrelatorTest, SameTupleInTwoNetns_PairsWithinEachNamespace) {
+  Correlator c(opts, out);
+  constexpr uint32_t kOtherNs = 4026532999;
+  const TaskRef a_server = task(100, "srv-a"), a_client = task(101, "cli-a");
+  const TaskRef b_server = task(200, "srv-b"), b_client = task(201, "cli-b");
+  const Conn a_srv{1, ep(80), ep(5555)}, a_cli{2, ep(5555), ep(80)};
+  const Conn b_srv{3, ep(80), ep(5555), kOtherNs}, b_cli{4, ep(5555), ep(80), kOtherNs};
+  feed(c, {
+              state(1 * kMs, a_cli, a_client, tcp::kClose, tcp::kSynSent),
+              state(1 * kMs, b_cli, b_client, tcp::kClose, tcp::kSynSent),
+              // interleaved: both receivers first, then the senders in the other order
+              rst_received(10 * kMs, a_cli, a_server),
+              rst_received(10 * kMs + 10, b_cli, b_server),
+              linger_zero_close(10 * kMs + 20, b_srv, b_server),
+              abort_on_close(10 * kMs + 30, a_srv, a_server, 9),
+          });
+  c.flush();
+  ASSERT_EQ(out.resets.size(), 2u);
+  for (const ResetCase& r : out.resets) {
+    ASSERT_TRUE(r.sent && r.received);
+    EXPECT_EQ(r.sent->netns, r.received->netns);
+    if (r.netns == kOtherNs) {
+      EXPECT_EQ(classify(r), "linger_zero_close");
+      EXPECT_EQ(r.receiver->comm, "cli-b");
+      EXPECT_EQ(r.sender->comm, "srv-b");
+    } else {
+      EXPECT_EQ(classify(r), "unread_data_at_close");
+      EXPECT_EQ(r.receiver->comm, "cli-a");
+      EXPECT_EQ(r.sender->comm, "srv-a");
+    }
+  }
+}
+
+TEST_F(CorrelatorTest, ConnectionRefused_NoSenderProcess_ReceiverFromConnect) {
+  Correlator c(opts, out);
+  const Conn cli{22, ep(40000), ep(9)};
+  feed(c, {
+              state(1 * kMs, cli, client, tcp::kClose, tcp::kSynSent),
+              // the SYN's reply RST: sent by the stack, in the client's own softirq
+              no_socket_reply(2 * kMs, ep(9), ep(40000), tcp::kSegSyn, client),
+              rst_received(2 * kMs + 10, cli, client, tcp::kSynSent),
+          });
+  c.flush();
+  ASSERT_EQ(out.resets.size(), 1u);
+  const ResetCase& r = out.resets[0];
+  EXPECT_EQ(classify(r), "connection_refused");
+  EXPECT_FALSE(r.sender.has_value());
+  ASSERT_TRUE(r.receiver);
+  EXPECT_EQ(r.receiver->pid, client.pid);
+  ASSERT_FALSE(r.observed.empty());
+  EXPECT_EQ(r.observed[0].call, "connect");
+  EXPECT_EQ(r.observed[0].result, "ECONNREFUSED");
+}
+
+TEST_F(CorrelatorTest, SendsOutsideThePairWindow_DoNotPair) {
+  opts.pair_window_ns = 100 * kMs;
+  opts.settle_ns = 10'000 * kMs;
+  Correlator c(opts, out);
+  feed(c, {
+              rst_received(10 * kMs, client_sock, server),
+              abort_on_close(500 * kMs, server_sock, server, 1),
+          });
+  c.flush();
+  EXPECT_EQ(out.resets.size(), 2u);
+}
+
+TEST_F(CorrelatorTest, SharedSocketAfterFork_BlamesTheTaskThatClosed) {
+  // parent accepted, child handled and closed: both used the socket
+  Correlator c(opts, out);
+  const TaskRef parent = task(300, "master"), child = task(301, "worker");
+  feed(c, {
+              call(1 * kMs, server_sock, parent, Call::Recv, Phase::Data, 10),
+              call(2 * kMs, server_sock, child, Call::Recv, Phase::Data, 10),
+              rst_received(10 * kMs, client_sock, child),
+              abort_on_close(10 * kMs, server_sock, child, 3),
+          });
+  c.flush();
+  ASSERT_EQ(out.resets.size(), 1u);
+  EXPECT_EQ(out.resets[0].closer->task.pid, child.pid);
+  EXPECT_EQ(out.resets[0].sender->pid, child.pid);
+}
+
+TEST_F(CorrelatorTest, KilledProcess_CloserIsMarkedExiting) {
+  Correlator c(opts, out);
+  Event rst = abort_on_close(10 * kMs, server_sock, server, 20);
+  rst.task_exiting = true;
+  feed(c, {rst_received(10 * kMs, client_sock, server), rst});
+  c.flush();
+  ASSERT_EQ(out.resets.size(), 1u);
+  ASSERT_TRUE(out.resets[0].closer);
+  EXPECT_TRUE(out.resets[0].closer->exiting);
+  EXPECT_EQ(out.resets[0].closer->kind, "exit");
+  EXPECT_NE(explain(out.resets[0]).because.find("died"), std::string::npos);
+}
+
+TEST_F(CorrelatorTest, SocketTableIsBounded_EvictionsCounted) {
+  opts.max_sockets = 100;
+  Correlator c(opts, out);
+  for (uint64_t i = 1; i <= 1000; ++i) {
+    c.on_event(call(i, Conn{i, ep(1000), ep(2000)}, client, Call::Recv, Phase::Data, 1));
+  }
+  EXPECT_LE(c.stats().sockets_tracked, 100u);
+  EXPECT_EQ(c.stats().sockets_evicted, 900u);
+}
+
+TEST_F(CorrelatorTest, ClosedSocketsExpireAfterGrace) {
+  opts.closed_grace_ns = 100 * kMs;
+  Correlator c(opts, out);
+  c.on_event(state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent));
+  c.on_event(state(2 * kMs, client_sock, client, tcp::kFinWait2, tcp::kClose));
+  c.tick(50 * kMs);
+  EXPECT_EQ(c.stats().sockets_tracked, 1u);
+  c.tick(200 * kMs);
+  EXPECT_EQ(c.stats().sockets_tracked, 0u);
+}
+
+TEST_F(CorrelatorTest, LifecycleEvents_OnlyWhenAsked) {
+  Correlator quiet(opts, out);
+  quiet.on_event(state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent));
+  EXPECT_TRUE(out.lifecycle.empty());
+  opts.lifecycle = true;
+  Correlator loud(opts, out);
+  loud.on_event(state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent));
+  ASSERT_EQ(out.lifecycle.size(), 1u);
+  EXPECT_EQ(out.lifecycle[0].owner->pid, client.pid);
+}
+
+}  // namespace
+}  // namespace connreset

@@ -1,0 +1,106 @@
+#include "explain/explainer.h"
+
+#include <gtest/gtest.h>
+
+#include "explain/causes.h"
+#include "unit/event_builder.h"
+
+namespace connreset {
+namespace {
+
+using namespace connreset::testing;
+
+const Conn kServer{11, ep(80), ep(40000)};
+
+ResetCase sent_only(const Event& e) {
+  ResetCase c;
+  c.ts_ns = e.ts_ns;
+  c.sent = e;
+  return c;
+}
+
+Event active(RstReason reason, uint8_t st, uint8_t shutdown = 0, bool orphan = false) {
+  Event e = base(EventType::ResetSent, 1, kServer, task(1, "srv"));
+  e.reason = reason;
+  e.active = true;
+  e.state = st;
+  e.shutdown = shutdown;
+  e.orphan = orphan;
+  return e;
+}
+
+TEST(Classify, EachKernelReasonMapsToItsCause) {
+  EXPECT_EQ(classify(sent_only(abort_on_close(1, kServer, task(1, "s"), 5))), "unread_data_at_close");
+  EXPECT_EQ(classify(sent_only(linger_zero_close(1, kServer, task(1, "s")))), "linger_zero_close");
+  EXPECT_EQ(classify(sent_only(active(RstReason::TcpState, tcp::kEstablished))), "socket_destroyed");
+  EXPECT_EQ(classify(sent_only(active(RstReason::TcpState, tcp::kClose))), "disconnect");
+  EXPECT_EQ(classify(sent_only(active(RstReason::TcpState, tcp::kFinWait2, 3, true))),
+            "fin_wait2_timeout");
+  EXPECT_EQ(classify(sent_only(active(RstReason::TcpAbortOnMemory, tcp::kClose, 3, true))),
+            "orphan_memory_pressure");
+  EXPECT_EQ(classify(sent_only(active(RstReason::TcpAbortOnLinger, tcp::kClose, 3, true))),
+            "fin_wait2_timeout");
+  EXPECT_EQ(classify(sent_only(active(RstReason::TcpKeepaliveTimeout, tcp::kClose))),
+            "keepalive_timeout");
+  EXPECT_EQ(classify(sent_only(active(RstReason::TcpAbortOnData, tcp::kClose))), "data_after_close");
+  EXPECT_EQ(classify(sent_only(active(RstReason::TcpTimewaitSocket, tcp::kTimeWait))),
+            "write_after_peer_close");
+  EXPECT_EQ(classify(sent_only(active(RstReason::TcpRfc7323Paws, tcp::kEstablished))),
+            "protocol_violation");
+}
+
+TEST(Classify, NoSocketReply_SynIsRefused_DataIsUnknownConnection) {
+  EXPECT_EQ(classify(sent_only(no_socket_reply(1, ep(80), ep(4000), tcp::kSegSyn, task(1, "x")))),
+            "connection_refused");
+  EXPECT_EQ(classify(sent_only(no_socket_reply(1, ep(80), ep(4000), tcp::kSegAck, task(1, "x")))),
+            "unknown_connection");
+}
+
+TEST(Classify, OnlyReceived_IsRemoteUnknown) {
+  ResetCase c;
+  c.received = rst_received(1, Conn{22, ep(40000), ep(80, 0x0a000001)}, task(1, "x"));
+  EXPECT_EQ(classify(c), "remote_unknown");
+}
+
+TEST(Classify, KernelsWithoutReasons_DeriveFromSocketState) {
+  Event unread = abort_on_close(1, kServer, task(1, "s"), 12);
+  unread.reason = RstReason::Unavailable;
+  EXPECT_EQ(classify(sent_only(unread)), "unread_data_at_close");
+  Event linger = linger_zero_close(1, kServer, task(1, "s"));
+  linger.reason = RstReason::Unavailable;
+  EXPECT_EQ(classify(sent_only(linger)), "linger_zero_close");
+  Event refused = no_socket_reply(1, ep(80), ep(4000), tcp::kSegSyn, task(1, "x"));
+  refused.reason = RstReason::Unavailable;
+  EXPECT_EQ(classify(sent_only(refused)), "connection_refused");
+}
+
+TEST(Explain, EveryCauseHasAPathAndAdviceAndASentence) {
+  for (const CauseInfo& info : cause_catalog()) {
+    EXPECT_FALSE(info.kernel_path.empty()) << info.id;
+    EXPECT_FALSE(info.advice.empty()) << info.id;
+  }
+  const Explanation x = explain(sent_only(abort_on_close(1, kServer, task(7, "srv"), 1048576)));
+  EXPECT_EQ(x.cause, "unread_data_at_close");
+  EXPECT_EQ(x.rst_reason, "TCP_ABORT_ON_CLOSE");
+  EXPECT_NE(x.because.find("1,048,576 unread bytes"), std::string::npos) << x.because;
+  EXPECT_NE(x.advice.find("shutdown(SHUT_WR)"), std::string::npos);
+}
+
+TEST(Explain, LingerEvidenceIsReported) {
+  const Explanation x = explain(sent_only(linger_zero_close(1, kServer, task(1, "s"))));
+  ASSERT_TRUE(x.linger);
+  EXPECT_TRUE(x.linger->on);
+  EXPECT_EQ(x.linger->seconds, 0.0);
+  EXPECT_EQ(x.unread_bytes, 0u);
+}
+
+TEST(Explain, ProcessNamesAreEscapedInSentences) {
+  ResetCase c = sent_only(abort_on_close(1, kServer, task(1, "evil\x1b[2J"), 3));
+  c.closer = CloseInfo{task(1, "evil\x1b[2J"), "close", false, 1};
+  const Explanation x = explain(c);
+  EXPECT_EQ(x.because.find('\x1b'), std::string::npos);
+  EXPECT_NE(x.because.find("evil\\x1b[2J[1]"), std::string::npos) << x.because;
+}
+
+}  // namespace
+}  // namespace connreset

@@ -1,0 +1,91 @@
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/escape.h"
+#include "correlate/correlator.h"
+#include "explain/explainer.h"
+#include "sinks/json_format.h"
+#include "sinks/text_sink.h"
+#include "unit/event_builder.h"
+
+namespace connreset {
+namespace {
+
+using namespace connreset::testing;
+
+Explanation sample(const std::string& client_comm = "curl") {
+  ResetCase c;
+  c.ts_ns = 10 * kMs;
+  c.sent = abort_on_close(10 * kMs, Conn{11, ep(18081), ep(46252)}, task(4100, "python3"), 90266);
+  c.received = rst_received(10 * kMs, Conn{22, ep(46252), ep(18081)}, task(4100, "python3"));
+  c.local = ep(46252);
+  c.remote = ep(18081);
+  c.netns = kNetns;
+  c.sender = task(4100, "python3");
+  c.receiver = task(4121, client_comm.c_str());
+  c.closer = CloseInfo{task(4100, "python3"), "close", false, 10 * kMs};
+  c.observed.push_back(Observation{task(4121, client_comm.c_str()), "recv", "ECONNRESET", 1,
+                                   11 * kMs, 11 * kMs, false});
+  return explain(c);
+}
+
+TEST(Escape, TerminalEscapesAndControlBytesAreNeutralised) {
+  EXPECT_EQ(escape_for_terminal("curl"), "curl");
+  EXPECT_EQ(escape_for_terminal("a\x1b]0;pwned\x07"), "a\\x1b]0;pwned\\x07");
+  EXPECT_EQ(escape_for_terminal("back\\slash"), "back\\\\slash");
+  EXPECT_EQ(escape_for_terminal("\xff\n"), "\\xff\\x0a");
+}
+
+TEST(Json, ResetRecordHasEveryDesignField) {
+  const nlohmann::json j = reset_to_json(sample(), ClockMap{0});
+  for (const char* field : {"schema", "type", "time", "ts_ns", "cause", "rst_reason", "netns", "local",
+                            "remote", "sender", "receiver", "closer", "unread_bytes", "linger",
+                            "observed", "explanation", "advice"}) {
+    EXPECT_TRUE(j.contains(field)) << field;
+  }
+  EXPECT_EQ(j["type"], "reset");
+  EXPECT_EQ(j["cause"], "unread_data_at_close");
+  EXPECT_EQ(j["rst_reason"], "TCP_ABORT_ON_CLOSE");
+  EXPECT_EQ(j["local"]["addr"], "127.0.0.1");
+  EXPECT_EQ(j["local"]["port"], 46252);
+  EXPECT_EQ(j["sender"]["pid"], 4100);
+  EXPECT_EQ(j["receiver"]["comm"], "curl");
+  EXPECT_EQ(j["closer"]["kind"], "close");
+  EXPECT_EQ(j["unread_bytes"], 90266);
+  EXPECT_EQ(j["observed"][0]["result"], "ECONNRESET");
+  EXPECT_EQ(j["time"], "1970-01-01T00:00:00.010000000Z");
+}
+
+TEST(Json, RemoteSenderIsNull) {
+  ResetCase c;
+  c.received = rst_received(1, Conn{22, ep(40000), ep(80, 0x0a000001)}, task(1, "x"));
+  const nlohmann::json j = reset_to_json(explain(c), ClockMap{0});
+  EXPECT_TRUE(j["sender"].is_null());
+  EXPECT_TRUE(j["rst_reason"].is_null());
+  EXPECT_TRUE(j["unread_bytes"].is_null());
+}
+
+TEST(Json, InvalidUtf8InProcessNamesDoesNotThrow) {
+  const std::string line = dump_line(reset_to_json(sample("bad\xff\xfe"), ClockMap{0}));
+  nlohmann::json parsed;
+  EXPECT_NO_THROW(parsed = nlohmann::json::parse(line));
+  EXPECT_EQ(parsed["type"], "reset");
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+}
+
+TEST(Text, BlockNamesBothEndsTheCauseAndTheFix) {
+  const std::string text = render_text(sample(), ClockMap{0});
+  EXPECT_NE(text.find("RESET 127.0.0.1:46252 <- 127.0.0.1:18081  cause=unread_data_at_close"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("curl[4121] recv() -> ECONNRESET"), std::string::npos) << text;
+  EXPECT_NE(text.find("python3[4100] close()d its end with 90,266 unread bytes"), std::string::npos);
+  EXPECT_NE(text.find("fix: "), std::string::npos);
+}
+
+TEST(Text, HostileCommIsEscaped) {
+  const std::string text = render_text(sample("x\x1b[31m"), ClockMap{0});
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace connreset
