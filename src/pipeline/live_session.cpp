@@ -25,6 +25,7 @@ LiveSession::LiveSession(const LiveOptions& options, std::vector<Sink*> sinks)
       plan_(make_attach_plan(features_, options.family)),
       pipeline_(options.correlator, options.filter, std::move(sinks)) {
   tracer_ = std::make_unique<Tracer>(plan_, options_.tracer);
+  pipeline_.observe(options_.observer);
   pipeline_.begin(run_info());
 }
 

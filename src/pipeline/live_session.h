@@ -21,6 +21,7 @@ struct LiveOptions {
   CorrelatorOptions correlator;
   Filter filter;
   int poll_ms = 100;
+  EventObserver* observer = nullptr;  // record: sees every event (not owned)
 };
 
 // Kernel probes feeding the pipeline, live: plan, load, attach, poll.

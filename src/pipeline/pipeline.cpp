@@ -29,7 +29,10 @@ void Pipeline::on_record(std::span<const std::byte> raw) {
   on_event(*ev);
 }
 
-void Pipeline::on_event(const Event& ev) { correlator_.on_event(ev); }
+void Pipeline::on_event(const Event& ev) {
+  if (observer_) observer_->event(ev);
+  correlator_.on_event(ev);
+}
 
 void Pipeline::tick(uint64_t now_ns) { correlator_.tick(now_ns); }
 
@@ -43,6 +46,7 @@ void Pipeline::update_kernel_counters(uint64_t events, uint64_t lost, uint64_t c
   stats_.events = events;
   stats_.lost = lost;
   stats_.call_table_full = call_table_full;
+  if (observer_) observer_->counters(stats());
 }
 
 void Pipeline::finish() {

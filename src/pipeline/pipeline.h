@@ -10,6 +10,15 @@
 
 namespace connreset {
 
+// Sees every decoded event before correlation and the run's counters: what
+// `record` journals, so a later replay can re-run correlation.
+class EventObserver {
+ public:
+  virtual ~EventObserver() = default;
+  virtual void event(const Event& ev) = 0;
+  virtual void counters(const RunStats&) {}
+};
+
 // decoder -> correlator -> explainer -> filter -> sinks. The one path both
 // live tracing and journal replay go through.
 class Pipeline : private CorrelatorOutput {
@@ -24,6 +33,7 @@ class Pipeline : private CorrelatorOutput {
   void update_kernel_counters(uint64_t events, uint64_t lost, uint64_t call_table_full);
   void finish();  // report what is pending, then the run's statistics
   RunStats stats() const;
+  void observe(EventObserver* observer) { observer_ = observer; }
 
  private:
   void on_reset(const ResetCase& reset) override;
@@ -35,6 +45,7 @@ class Pipeline : private CorrelatorOutput {
   std::vector<Sink*> sinks_;
   RunStats stats_;
   uint64_t decode_errors_reported_ = 0;
+  EventObserver* observer_ = nullptr;
 };
 
 }  // namespace connreset

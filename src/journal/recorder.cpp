@@ -1,0 +1,50 @@
+#include "journal/recorder.h"
+
+#include <array>
+#include <fstream>
+
+#include "decode/decoder.h"
+
+namespace connreset::journal {
+
+std::string read_boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+Recorder::Recorder(Writer& writer, std::optional<uint32_t> netns) : writer_(writer), netns_(netns) {}
+
+void Recorder::begin(const RunInfo& info) {
+  Meta m;
+  m.host = info.hostname;
+  m.boot_id = read_boot_id();
+  m.kernel = info.kernel;
+  m.command = info.command;
+  m.probes = info.probes;
+  writer_.open(m);
+}
+
+void Recorder::event(const Event& ev) {
+  if (netns_ && ev.netns != *netns_) {
+    ++events_skipped_;
+    return;
+  }
+  std::array<std::byte, Decoder::kRecordSize> raw{};
+  Decoder::encode(ev, raw);
+  writer_.append(RecordKind::Event, raw);
+  ++events_written_;
+}
+
+void Recorder::counters(const RunStats& stats) {
+  const KernelTotals t{stats.events, stats.lost, stats.call_table_full};
+  if (t.events == last_totals_.events && t.lost == last_totals_.lost &&
+      t.call_table_full == last_totals_.call_table_full) {
+    return;
+  }
+  last_totals_ = t;
+  writer_.append(RecordKind::Counters, encode_totals(t));
+}
+
+}  // namespace connreset::journal

@@ -1,0 +1,39 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "journal/writer.h"
+#include "pipeline/pipeline.h"
+#include "sinks/sink.h"
+
+namespace connreset::journal {
+
+// The journal as a consumer of the live pipeline: every decoded event (the
+// raw record, re-encoded) and the kernel counters go to the Writer. It is a
+// Sink only to learn the run's facts (host, kernel, attach plan) for the header.
+class Recorder : public EventObserver, public Sink {
+ public:
+  // netns: journal only events of this network namespace (record --netns).
+  Recorder(Writer& writer, std::optional<uint32_t> netns);
+
+  void begin(const RunInfo& info) override;
+  void reset(const Explanation&) override {}
+  void event(const Event& ev) override;
+  void counters(const RunStats& stats) override;
+
+  uint64_t events_written() const { return events_written_; }
+  uint64_t events_skipped() const { return events_skipped_; }
+
+ private:
+  Writer& writer_;
+  std::optional<uint32_t> netns_;
+  KernelTotals last_totals_;
+  uint64_t events_written_ = 0;
+  uint64_t events_skipped_ = 0;
+};
+
+// /proc/sys/kernel/random/boot_id, "" if unreadable.
+std::string read_boot_id();
+
+}  // namespace connreset::journal

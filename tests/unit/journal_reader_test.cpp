@@ -1,0 +1,197 @@
+#include <gtest/gtest.h>
+
+#include "journal/reader.h"
+#include "unit/event_builder.h"
+#include "unit/journal_test_util.h"
+
+namespace connreset {
+namespace {
+
+using namespace connreset::testing;
+using journal::Reader;
+using journal::RecordKind;
+
+const Conn kSock{11, ep(18081), ep(46252)};
+
+std::vector<Event> three_events() {
+  const TaskRef server = task(4100, "python3");
+  return {call(1 * kMs, kSock, server, Call::Recv, Phase::Data, 100),
+          call(2 * kMs, kSock, server, Call::Recv, Phase::Eof, 0),
+          abort_on_close(3 * kMs, kSock, server, 20000)};
+}
+
+struct ReadAll {
+  bool header = false;
+  std::vector<Event> events;
+  std::optional<journal::ReadError> error;
+  bool ended = false;
+};
+
+ReadAll read_all(std::span<const std::byte> bytes) {
+  ReadAll r;
+  Reader reader(bytes, "j");
+  r.header = reader.read_header();
+  Decoder d;
+  while (auto rec = reader.next()) {
+    if (rec->kind != RecordKind::Event) continue;
+    DecodeError err;
+    if (auto ev = d.decode(rec->payload, &err)) r.events.push_back(*ev);
+  }
+  r.error = reader.error();
+  r.ended = reader.saw_end_record();
+  return r;
+}
+
+TEST(JournalReader, RoundTrip_KeepsEveryEventAndTheHeader) {
+  const auto bytes = journal_bytes(test_meta("db-1", 1'700'000'000'000'000'000), three_events());
+  Reader reader(bytes, "j");
+  ASSERT_TRUE(reader.read_header()) << reader.error()->line();
+  EXPECT_EQ(reader.meta().host, "db-1");
+  EXPECT_EQ(reader.meta().boot_id, "db-1-boot");
+  EXPECT_EQ(reader.meta().clock.realtime_minus_monotonic_ns, 1'700'000'000'000'000'000);
+  ASSERT_EQ(reader.meta().probes.size(), 1u);
+  const ReadAll r = read_all(bytes);
+  ASSERT_EQ(r.events.size(), 3u);
+  EXPECT_EQ(r.events[2].unread, 20000u);
+  EXPECT_EQ(r.events[2].task.comm, "python3");
+  EXPECT_EQ(r.events[1].phase, Phase::Eof);
+  EXPECT_TRUE(r.ended);
+  EXPECT_FALSE(r.error);
+}
+
+TEST(JournalReader, TornAtEveryOffset_KeepsEverythingBeforeAndNamesTheOffset) {
+  const auto full = journal_bytes(test_meta(), three_events(), /*end_record=*/false);
+  const size_t header = journal::encode_header(test_meta(), CR_EVENT_VERSION).size();
+  const size_t rec = journal::kFrameSize + Decoder::kRecordSize;
+  for (size_t cut = header; cut < full.size(); ++cut) {
+    const ReadAll r = read_all(std::span(full).first(cut));
+    const size_t whole = (cut - header) / rec;
+    ASSERT_EQ(r.events.size(), whole) << "cut at " << cut;
+    if ((cut - header) % rec == 0) {
+      EXPECT_FALSE(r.error) << "cut at a record boundary is a clean end";
+    } else {
+      ASSERT_TRUE(r.error) << "cut at " << cut;
+      EXPECT_EQ(r.error->offset, header + whole * rec);
+      EXPECT_NE(r.error->message.find("torn record"), std::string::npos) << r.error->message;
+    }
+  }
+}
+
+TEST(JournalReader, FlippedPayloadByte_StopsAtThatRecordWithChecksumError) {
+  auto bytes = journal_bytes(test_meta(), three_events());
+  const size_t header = journal::encode_header(test_meta(), CR_EVENT_VERSION).size();
+  const size_t rec = journal::kFrameSize + Decoder::kRecordSize;
+  bytes[header + rec + journal::kFrameSize + 5] ^= std::byte{0x40};  // second record's payload
+  const ReadAll r = read_all(bytes);
+  EXPECT_EQ(r.events.size(), 1u);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->offset, header + rec);
+  EXPECT_NE(r.error->message.find("checksum"), std::string::npos);
+  EXPECT_FALSE(r.ended);
+}
+
+TEST(JournalReader, HugeLengthField_IsCorruptNotAnAllocation) {
+  auto bytes = journal_bytes(test_meta(), three_events());
+  const size_t header = journal::encode_header(test_meta(), CR_EVENT_VERSION).size();
+  bytes[header + 3] = std::byte{0x7f};  // length ~2 GiB
+  const ReadAll r = read_all(bytes);
+  EXPECT_TRUE(r.events.empty());
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->offset, header);
+  EXPECT_NE(r.error->message.find("exceeds the limit"), std::string::npos);
+}
+
+TEST(JournalReader, EmptyFile_SaysEmptyAtOffsetZero) {
+  const ReadAll r = read_all({});
+  EXPECT_FALSE(r.header);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->offset, 0u);
+  EXPECT_NE(r.error->message.find("empty"), std::string::npos);
+}
+
+TEST(JournalReader, NotAJournal_SaysBadMagic) {
+  const std::string text = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  const ReadAll r = read_all(std::as_bytes(std::span(text)));
+  EXPECT_FALSE(r.header);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->line(), "j: offset 0: not a connreset journal (bad magic)");
+}
+
+TEST(JournalReader, WrongFormatVersion_NamesBothVersions) {
+  auto bytes = journal_bytes(test_meta(), three_events());
+  bytes[8] = std::byte{9};
+  const ReadAll r = read_all(bytes);
+  EXPECT_FALSE(r.header);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->offset, 8u);
+  EXPECT_NE(r.error->message.find("version 9"), std::string::npos) << r.error->message;
+}
+
+TEST(JournalReader, WrongEventVersion_IsRefused) {
+  auto bytes = journal_bytes(test_meta(), three_events());
+  bytes[10] = std::byte{2};
+  const ReadAll r = read_all(bytes);
+  EXPECT_FALSE(r.header);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->offset, 10u);
+}
+
+TEST(JournalReader, CorruptHeaderMetadata_FailsTheChecksum) {
+  auto bytes = journal_bytes(test_meta(), three_events());
+  bytes[journal::kHeaderFixedSize + 3] ^= std::byte{1};
+  const ReadAll r = read_all(bytes);
+  EXPECT_FALSE(r.header);
+  ASSERT_TRUE(r.error);
+  EXPECT_NE(r.error->message.find("header checksum"), std::string::npos);
+}
+
+TEST(JournalReader, TruncatedHeader_SaysTruncated) {
+  const auto bytes = journal_bytes(test_meta(), {});
+  const ReadAll r = read_all(std::span(bytes).first(journal::kHeaderFixedSize + 4));
+  EXPECT_FALSE(r.header);
+  ASSERT_TRUE(r.error);
+  EXPECT_NE(r.error->message.find("truncated journal header"), std::string::npos);
+}
+
+TEST(JournalReader, MetaWithoutRequiredFields_IsRefused) {
+  const std::string meta = R"({"kernel":"x"})";
+  std::vector<std::byte> bytes;
+  for (char c : journal::kMagic) bytes.push_back(static_cast<std::byte>(c));
+  journal::put_u16(bytes, journal::kFormatVersion);
+  journal::put_u16(bytes, CR_EVENT_VERSION);
+  journal::put_u32(bytes, static_cast<uint32_t>(meta.size()));
+  std::vector<std::byte> covered(bytes.begin() + 8, bytes.end());
+  for (char c : meta) covered.push_back(static_cast<std::byte>(c));
+  journal::put_u32(bytes, journal::crc32(covered));
+  bytes.insert(bytes.end(), covered.begin() + 8, covered.end());
+  const ReadAll r = read_all(bytes);
+  EXPECT_FALSE(r.header);
+  ASSERT_TRUE(r.error);
+  EXPECT_NE(r.error->message.find("header metadata"), std::string::npos) << r.error->message;
+}
+
+TEST(JournalReader, MappedFile_RefusesDirectoriesAndMapsFiles) {
+  TempDir dir;
+  std::string err;
+  EXPECT_FALSE(journal::MappedFile::open(dir.path(), &err));
+  EXPECT_EQ(err, "is a directory");
+  write_file(dir.file("j"), journal_bytes(test_meta(), three_events()));
+  auto f = journal::MappedFile::open(dir.file("j"), &err);
+  ASSERT_TRUE(f) << err;
+  EXPECT_EQ(read_all(f->bytes()).events.size(), 3u);
+}
+
+TEST(JournalFormat, Crc32_MatchesTheKnownCheckValue) {
+  const std::string s = "123456789";
+  EXPECT_EQ(journal::crc32(std::as_bytes(std::span(s))), 0xCBF43926u);
+}
+
+TEST(JournalFormat, FileNames_SortBySequence) {
+  EXPECT_EQ(journal::file_name(7), "connreset-00000007.journal");
+  EXPECT_EQ(journal::sequence_of("connreset-00000007.journal"), 7u);
+  EXPECT_FALSE(journal::sequence_of("connreset-.journal"));
+  EXPECT_FALSE(journal::sequence_of("other.txt"));
+}
+
+}  // namespace
+}  // namespace connreset
