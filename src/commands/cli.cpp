@@ -17,6 +17,9 @@ void add_tracing_options(CLI::App& cmd, TraceArgs& a) {
   cmd.add_option("--settle-ms", a.settle_ms,
                  "How long to wait for the other end of a reset before reporting it")
       ->check(CLI::Range(10u, 60000u));
+  cmd.add_option("--loop-threshold", a.loop_threshold,
+                 "Calls after recv() returned 0 or an error before that is reported as a finding")
+      ->check(CLI::Range(2u, 1u << 30));
   cmd.add_flag("--json", a.json, "JSON lines instead of text");
   cmd.add_flag("-v,--verbose", a.live.tracer.verbose, "Show libbpf's messages");
 }

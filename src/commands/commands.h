@@ -16,6 +16,7 @@ struct TraceArgs {
   std::string cgroup_arg;  // id or path under /sys/fs/cgroup
   std::string probes = "auto";
   uint32_t settle_ms = 500;
+  uint32_t loop_threshold = 64;
 };
 
 int run_cli(int argc, char** argv);

@@ -37,6 +37,8 @@ std::string resolve_trace_args(TraceArgs& args) {
   args.live.family = *family;
   args.live.correlator.settle_ns = static_cast<uint64_t>(args.settle_ms) * 1'000'000;
   args.live.correlator.lifecycle = args.all;
+  args.live.correlator.loop_threshold = args.loop_threshold;
+  args.live.tracer.loop_report_first = args.loop_threshold;
   if (!args.netns_arg.empty()) {
     uint64_t ino = 0;
     if (std::string err = inode_of(args.netns_arg, "netns", &ino); !err.empty()) return err;

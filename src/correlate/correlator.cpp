@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <cerrno>
+
 #include "common/names.h"
 
 namespace connreset {
@@ -147,6 +149,21 @@ void Correlator::on_reset_sent(const Event& ev) {
       s.close = CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns};
     }
   }
+  // Data for a socket whose receive side is shut: tcp_rcv_state_process calls
+  // tcp_reset() on the closer's own socket (a receive event) just before the
+  // RST goes out. That receive event was this very RST, not a second one.
+  if (ev.has_socket && !ev.active) {
+    for (Pending& p : pending_) {
+      if (p.c.received && !p.c.sent && p.c.received->cookie == ev.cookie &&
+          abs_diff(p.c.received->ts_ns, ev.ts_ns) <= options_.pair_window_ns) {
+        p.c.received.reset();
+        p.c.observed.clear();
+        p.c.sent = ev;
+        p.c.ts_ns = ev.ts_ns;
+        return;
+      }
+    }
+  }
   if (Pending* p = match_pending(ev, /*want_sent=*/true)) {
     p->c.sent = ev;
     p->c.ts_ns = std::min(p->c.ts_ns, ev.ts_ns);
@@ -161,6 +178,10 @@ void Correlator::on_reset_sent(const Event& ev) {
 void Correlator::on_reset_received(const Event& ev) {
   Socket& s = socket_for(ev);
   s.state = ev.state;
+  // the same local abort seen after its RST: already accounted for
+  for (const Pending& p : pending_) {
+    if (p.c.sent && p.c.sent->cookie == ev.cookie && p.c.sent->has_socket && !p.c.sent->active) return;
+  }
   if (Pending* p = match_pending(ev, /*want_sent=*/false)) {
     p->c.received = ev;
     p->c.ts_ns = std::min(p->c.ts_ns, ev.ts_ns);
@@ -188,6 +209,7 @@ void Correlator::on_state(const Event& ev) {
       (ev.old_state == tcp::kFinWait2 && ev.state == tcp::kClose && ev.fin_received)) {
     if (!s.fin_received_ns) s.fin_received_ns = ev.ts_ns;
   }
+  if (ev.state == tcp::kClose) report_final_findings(s);
   if (ev.state == tcp::kClose && !s.closed_ns) {
     s.closed_ns = ev.ts_ns;
     closed_.emplace_back(ev.ts_ns, ev.cookie);
@@ -208,6 +230,7 @@ void Correlator::on_close(const Event& ev) {
 void Correlator::on_sock_call(const Event& ev) {
   Socket& s = socket_for(ev);
   learn_owner(s, ev.task);
+  track_call(s, ev);
   if (ev.phase == Phase::Data) return;
 
   const std::string result = result_name(ev.phase, ev.ret);
@@ -294,6 +317,77 @@ void Correlator::tick(uint64_t now_ns) {
 void Correlator::flush() {
   for (Pending& p : pending_) finish(p);
   pending_.clear();
+  for (auto& [cookie, s] : sockets_) report_final_findings(s);
+}
+
+// ---- application findings -------------------------------------------------------
+
+// The kernel reports a (socket, task, direction) when its result phase changes
+// and when a run after the end crosses loop_threshold, 2x, 4x, ... calls. A
+// task that goes on calling after recv() returned 0, or after ECONNRESET/EPIPE,
+// ignores the result: report it once at the threshold, and once more when the
+// socket ends if the loop went on.
+void Correlator::track_call(Socket& s, const Event& ev) {
+  auto it = std::find_if(s.calls.begin(), s.calls.end(), [&](const CallTrack& t) {
+    return t.pid == ev.task.pid && t.call == ev.call;
+  });
+  if (ev.phase == Phase::Data) {
+    // EAGAIN/EINTR and data are not an end; data after EOF cannot happen on TCP
+    return;
+  }
+  const std::string result = result_name(ev.phase, ev.ret);
+  if (it == s.calls.end()) {
+    if (s.calls.size() >= 2 * kMaxOwnersPerSocket) return;  // bounded; findings are per owner
+    CallTrack t;
+    t.pid = ev.task.pid;
+    t.call = ev.call;
+    t.end = result;
+    t.end_ns = ev.ts_ns;
+    t.after_reset = ev.phase == Phase::Error && (-ev.ret == ECONNRESET || -ev.ret == EPIPE);
+    s.calls.push_back(t);
+    it = s.calls.end() - 1;
+    // the first return of the end is the program learning of it; only later calls ignore it
+    if (ev.count <= 1) return;
+  }
+  CallTrack& t = *it;
+  // calls since the end: the first end call itself is not counted
+  uint64_t after = ev.count;
+  if (result == t.end) after = ev.count > 0 ? ev.count - 1 : 0;
+  if (result != t.end && t.after_reset) after = ev.count;  // e.g. recv() == 0 after ECONNRESET
+  if (!t.finding) {
+    const bool reset_ignored = t.after_reset && after >= 1 && ev.count >= options_.loop_threshold;
+    const bool loop = after + 1 >= options_.loop_threshold;
+    if (!reset_ignored && !loop) return;
+    Finding f;
+    f.kind = t.after_reset ? "ignored_reset" : "recv_loop_after_end";
+    if (!t.after_reset && ev.call == Call::Send) f.kind = "ignored_reset";
+    f.task = ev.task;
+    f.netns = s.netns;
+    f.local = s.local;
+    f.remote = s.remote;
+    f.call = call_name(ev.call);
+    f.result = result;
+    f.after = t.end;
+    f.first_ns = t.end_ns;
+    t.finding = f;
+  }
+  t.finding->count = std::max(t.finding->count, after);
+  t.finding->last_ns = ev.ts_ns;
+  t.finding->result = result;
+  if (t.reported_count == 0) {
+    t.reported_count = t.finding->count;
+    ++stats_.findings;
+    out_.on_finding(*t.finding);
+  }
+}
+
+void Correlator::report_final_findings(Socket& s) {
+  for (CallTrack& t : s.calls) {
+    if (!t.finding || t.finding->final) continue;
+    t.finding->final = true;
+    // the first report said it all unless the loop went on much longer
+    if (t.finding->count >= 2 * t.reported_count) out_.on_finding(*t.finding);
+  }
 }
 
 }  // namespace connreset

@@ -18,6 +18,9 @@ struct CorrelatorOptions {
   size_t max_sockets = 200'000;
   size_t max_pending = 10'000;
   bool lifecycle = false;  // report every state change (trace --all)
+  // calls after recv() returned 0 / an error before a finding is reported (also the
+  // kernel's first report threshold: --loop-threshold)
+  uint64_t loop_threshold = 64;
 };
 
 struct CorrelatorStats {
@@ -25,6 +28,7 @@ struct CorrelatorStats {
   uint64_t resets = 0;
   uint64_t sockets_evicted = 0;  // dropped by the size bound (not normal expiry)
   uint64_t pending_dropped = 0;
+  uint64_t findings = 0;
   size_t sockets_tracked = 0;
 };
 
@@ -33,6 +37,7 @@ class CorrelatorOutput {
   virtual ~CorrelatorOutput() = default;
   virtual void on_reset(const ResetCase& reset) = 0;
   virtual void on_lifecycle(const LifecycleEvent&) {}
+  virtual void on_finding(const Finding&) {}
 };
 
 // Per-socket timelines and RST pairing. Fed events in ring-buffer order,
@@ -49,14 +54,15 @@ class Correlator {
   CorrelatorStats stats() const;
 
  private:
-  struct CallState {
-    TaskRef task;
+  // What one task's calls in one direction last returned, for findings.
+  struct CallTrack {
+    uint32_t pid = 0;
     Call call = Call::Recv;
-    Phase phase = Phase::Data;
-    int32_t ret = 0;
-    uint64_t count = 0;
-    uint64_t first_ns = 0;
-    uint64_t last_ns = 0;
+    std::string end;            // first end returned: "EOF", "ECONNRESET", "EPIPE", ...
+    uint64_t end_ns = 0;
+    bool after_reset = false;   // the end was ECONNRESET/EPIPE
+    uint64_t reported_count = 0;
+    std::optional<Finding> finding;
   };
   struct Socket {
     uint64_t cookie = 0;
@@ -68,6 +74,7 @@ class Correlator {
     uint64_t fin_received_ns = 0;
     uint64_t last_ns = 0;
     uint64_t closed_ns = 0;
+    std::vector<CallTrack> calls;
     std::list<uint64_t>::iterator lru;
   };
   struct Pending {
@@ -86,6 +93,8 @@ class Correlator {
   Pending* match_pending(const Event& ev, bool want_sent);
   void open_pending(ResetCase c, uint64_t ts);
   void finish(Pending& p);
+  void track_call(Socket& s, const Event& ev);
+  void report_final_findings(Socket& s);
   std::optional<TaskRef> owner_of(uint64_t cookie) const;
   void evict_if_full();
 

@@ -45,6 +45,25 @@ struct ResetCase {
   bool sender_had_closed = false;    // the sending side had sent its FIN (close/shutdown) before
 };
 
+// An application bug seen in what a task's calls returned (not an RST cause).
+struct Finding {
+  std::string kind;  // "recv_loop_after_end", "ignored_reset"
+  TaskRef task;
+  uint32_t netns = 0;
+  Endpoint local;
+  Endpoint remote;
+  std::string call;          // "recv", "send"
+  std::string result;        // what the calls keep returning: "EOF", "EPIPE", ...
+  std::string after;         // the end that was ignored: "EOF", "ECONNRESET", "EPIPE"
+  uint64_t count = 0;        // calls after the end (at least)
+  uint64_t first_ns = 0;     // when the end was first returned
+  uint64_t last_ns = 0;
+  bool final = false;        // the socket is gone: the count will not grow any more
+  double rate_per_s() const {
+    return last_ns > first_ns ? static_cast<double>(count) * 1e9 / static_cast<double>(last_ns - first_ns) : 0.0;
+  }
+};
+
 // Every lifecycle step, for `trace --all`.
 struct LifecycleEvent {
   Event event;

@@ -51,4 +51,13 @@ bool Filter::matches(const LifecycleEvent& ev) const {
   return true;
 }
 
+bool Filter::matches(const Finding& f) const {
+  if (pid && f.task.pid != *pid) return false;
+  if (comm && f.task.comm != *comm) return false;
+  if (cgroup && f.task.cgroup != *cgroup) return false;
+  if (port && f.local.port != *port && f.remote.port != *port) return false;
+  if (netns && f.netns != *netns) return false;
+  return true;
+}
+
 }  // namespace connreset

@@ -20,6 +20,7 @@ struct Filter {
 
   bool matches(const Explanation& x) const;
   bool matches(const LifecycleEvent& ev) const;
+  bool matches(const Finding& f) const;
 };
 
 }  // namespace connreset

@@ -75,4 +75,10 @@ void Pipeline::on_lifecycle(const LifecycleEvent& ev) {
   for (Sink* s : sinks_) s->lifecycle(ev);
 }
 
+void Pipeline::on_finding(const Finding& f) {
+  if (!filter_.matches(f)) return;
+  ++stats_.findings;
+  for (Sink* s : sinks_) s->finding(f);
+}
+
 }  // namespace connreset

@@ -38,6 +38,7 @@ class Pipeline : private CorrelatorOutput {
  private:
   void on_reset(const ResetCase& reset) override;
   void on_lifecycle(const LifecycleEvent& ev) override;
+  void on_finding(const Finding& f) override;
 
   Decoder decoder_;
   Correlator correlator_;

@@ -19,6 +19,9 @@ struct ScenarioOutcome {
   uint16_t server_port = 0;
   uint32_t expected_unread = 0;
   std::string client_result;  // what the client's last call returned: ECONNRESET, EOF, ECONNREFUSED
+  std::string server_result;
+  pid_t actor_pid = 0;        // a third task that caused the reset (killer, worker, handler)
+  std::string actor_comm;
   std::string error;          // set when the scenario itself failed to run
   bool ok() const { return error.empty(); }
 };
@@ -35,6 +38,23 @@ ScenarioOutcome run_unread_data_at_close();
 ScenarioOutcome run_linger_zero_close();
 ScenarioOutcome run_connection_refused();
 ScenarioOutcome run_clean_close();
+
+// The rest of the catalog (cause_scenarios.cpp).
+ScenarioOutcome run_data_after_close();
+ScenarioOutcome run_write_after_peer_close();
+ScenarioOutcome run_disconnect();
+ScenarioOutcome run_fin_wait2_abort();
+ScenarioOutcome run_killed_with_unread();
+ScenarioOutcome run_fork_shared_close();
+ScenarioOutcome run_fd_passed_close();
+ScenarioOutcome run_socket_destroyed();
+ScenarioOutcome run_unknown_connection();
+ScenarioOutcome run_remote_injected_reset();
+ScenarioOutcome run_protocol_violation();
+ScenarioOutcome run_recv_loop_after_end();
+ScenarioOutcome run_ignored_reset();
+// Needs net.ipv4.tcp_max_orphans = 0, a host-wide sysctl: the caller sets it (VMs only).
+ScenarioOutcome run_orphan_memory_pressure();
 
 const std::vector<Scenario>& demo_scenarios();
 

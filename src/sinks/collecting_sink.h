@@ -27,6 +27,15 @@ class CollectingSink : public Sink {
     std::lock_guard lock(mutex_);
     return lifecycle_;
   }
+  void finding(const Finding& f) override {
+    std::lock_guard lock(mutex_);
+    findings_.push_back(f);
+    cv_.notify_all();
+  }
+  std::vector<Finding> findings() {
+    std::lock_guard lock(mutex_);
+    return findings_;
+  }
   void warning(const std::string& text) override {
     std::lock_guard lock(mutex_);
     warnings_.push_back(text);
@@ -66,6 +75,7 @@ class CollectingSink : public Sink {
   std::vector<Explanation> resets_;
   std::vector<std::string> warnings_;
   std::vector<LifecycleEvent> lifecycle_;
+  std::vector<Finding> findings_;
 };
 
 }  // namespace connreset

@@ -60,7 +60,7 @@ json reset_to_json(const Explanation& x, const ClockMap& clock) {
   j["observed"] = std::move(observed);
   j["rst_sent_locally"] = c.sent.has_value();
   j["rst_received_locally"] = c.received.has_value();
-  if (c.sent) {
+  if (c.sent && c.sent->has_socket) {
     j["sender_state"] = tcp_state_name(c.sent->state);
     j["sender_netns"] = c.sent->netns;
   }
@@ -85,6 +85,24 @@ json lifecycle_to_json(const LifecycleEvent& ev, const ClockMap& clock) {
   return j;
 }
 
+json finding_to_json(const Finding& f, const ClockMap& clock) {
+  json j{{"schema", kJsonSchema}, {"type", "finding"}};
+  j = time_fields(std::move(j), f.first_ns, clock);
+  j["finding"] = f.kind;
+  j["netns"] = f.netns;
+  j["local"] = endpoint_json(f.local);
+  j["remote"] = endpoint_json(f.remote);
+  j["task"] = task_json(f.task);
+  j["call"] = f.call;
+  j["after"] = f.after;
+  j["result"] = f.result;
+  j["count"] = f.count;
+  j["final"] = f.final;
+  j["last"] = rfc3339_ns(clock.to_wall_ns(f.last_ns));
+  j["rate_per_s"] = f.rate_per_s();
+  return j;
+}
+
 json meta_to_json(const RunInfo& info) {
   json probes = json::object();
   for (const auto& [name, impl] : info.probes) probes[name] = impl;
@@ -100,6 +118,7 @@ json stats_to_json(const RunStats& s) {
               {"call_table_full", s.call_table_full},
               {"decode_errors", s.decode_errors},
               {"resets", s.resets},
+              {"findings", s.findings},
               {"sockets_tracked", s.sockets_tracked},
               {"sockets_evicted", s.sockets_evicted}};
 }

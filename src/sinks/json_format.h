@@ -13,6 +13,7 @@ inline constexpr const char* kJsonSchema = "connreset/1";
 // The JSON objects of DESIGN.md ("JSON lines"), shared by trace --json and report --json.
 nlohmann::json reset_to_json(const Explanation& x, const ClockMap& clock);
 nlohmann::json lifecycle_to_json(const LifecycleEvent& ev, const ClockMap& clock);
+nlohmann::json finding_to_json(const Finding& f, const ClockMap& clock);
 nlohmann::json meta_to_json(const RunInfo& info);
 nlohmann::json stats_to_json(const RunStats& stats);
 

@@ -19,6 +19,8 @@ void JsonSink::reset(const Explanation& x) { line(dump_line(reset_to_json(x, clo
 
 void JsonSink::lifecycle(const LifecycleEvent& ev) { line(dump_line(lifecycle_to_json(ev, clock_))); }
 
+void JsonSink::finding(const Finding& f) { line(dump_line(finding_to_json(f, clock_))); }
+
 void JsonSink::warning(const std::string& text) {
   line(dump_line(nlohmann::json{{"schema", kJsonSchema}, {"type", "warning"}, {"message", text}}));
 }

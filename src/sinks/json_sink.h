@@ -12,6 +12,7 @@ class JsonSink : public Sink {
   void begin(const RunInfo& info) override;
   void reset(const Explanation& x) override;
   void lifecycle(const LifecycleEvent& ev) override;
+  void finding(const Finding& f) override;
   void warning(const std::string& text) override;
   void end(const RunStats& stats) override;
 

@@ -26,6 +26,7 @@ struct RunStats {
   uint64_t call_table_full = 0;  // recv/send aggregation entries not created
   uint64_t decode_errors = 0;
   uint64_t resets = 0;
+  uint64_t findings = 0;
   uint64_t sockets_tracked = 0;
   uint64_t sockets_evicted = 0;
 };
@@ -36,6 +37,7 @@ class Sink {
   virtual void begin(const RunInfo&) {}
   virtual void reset(const Explanation& x) = 0;
   virtual void lifecycle(const LifecycleEvent&) {}
+  virtual void finding(const Finding&) {}
   virtual void warning(const std::string&) {}
   virtual void end(const RunStats&) {}
 };

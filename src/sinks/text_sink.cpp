@@ -40,6 +40,29 @@ std::string render_text(const Explanation& x, const ClockMap& clock) {
   return s;
 }
 
+std::string render_text(const Finding& f, const ClockMap& clock) {
+  char rate[64];
+  std::snprintf(rate, sizeof(rate), "%.0f/s", f.rate_per_s());
+  std::string s = "FINDING " + f.kind + "  " + task_label(f.task) + "  " + f.local.str() + " <-> " +
+                  f.remote.str() + "\n";
+  s += "  " + f.call + "() returned " + f.after + " at " + clock_hms_ms(clock.to_wall_ns(f.first_ns)) +
+       ", and was called " + (f.final ? "" : "at least ") + thousands(f.count) + " more times (" + rate +
+       ", still returning " + f.result + ")" + (f.final ? "; socket now closed" : "") + "\n";
+  if (f.kind == "ignored_reset") {
+    s += "  fix: treat ECONNRESET/EPIPE as the end of the connection: stop calling " + f.call +
+         "(), close() the socket and reconnect if needed.\n";
+  } else {
+    s += "  fix: recv() == 0 means the peer closed: stop reading, finish sending if needed, then "
+         "close(); a loop that ignores the return value spins here.\n";
+  }
+  return s;
+}
+
+void TextSink::finding(const Finding& f) {
+  std::fputs(render_text(f, clock_).c_str(), out_);
+  std::fflush(out_);
+}
+
 void TextSink::begin(const RunInfo& info) {
   clock_ = info.clock;
   std::fprintf(out_, "connreset %s on %s (kernel %s): tracing resets, Ctrl-C to stop\n",
@@ -71,8 +94,8 @@ void TextSink::warning(const std::string& text) {
 
 void TextSink::end(const RunStats& st) {
   if (!verbose_) return;
-  std::fprintf(out_, "connreset: %s resets explained, %s events, %s lost%s\n",
-               thousands(st.resets).c_str(), thousands(st.events).c_str(),
+  std::fprintf(out_, "connreset: %s resets explained, %s findings, %s events, %s lost%s\n",
+               thousands(st.resets).c_str(), thousands(st.findings).c_str(), thousands(st.events).c_str(),
                thousands(st.lost).c_str(),
                st.lost ? " (ring buffer full: raise --ringbuf-kib)" : "");
   std::fflush(out_);

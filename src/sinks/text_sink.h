@@ -12,6 +12,7 @@ class TextSink : public Sink {
   void begin(const RunInfo& info) override;
   void reset(const Explanation& x) override;
   void lifecycle(const LifecycleEvent& ev) override;
+  void finding(const Finding& f) override;
   void warning(const std::string& text) override;
   void end(const RunStats& stats) override;
 
@@ -23,5 +24,6 @@ class TextSink : public Sink {
 
 // The block TextSink prints for one reset (exposed for tests and report).
 std::string render_text(const Explanation& x, const ClockMap& clock);
+std::string render_text(const Finding& f, const ClockMap& clock);
 
 }  // namespace connreset

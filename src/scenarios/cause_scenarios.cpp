@@ -1,0 +1,464 @@
+// One scenario per cause in the catalog, built from real sockets.
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "scenarios/kit.h"
+#include "scenarios/packets.h"
+#include "scenarios/scenarios.h"
+
+namespace connreset {
+using namespace kit;
+
+namespace {
+
+constexpr uint8_t kTcpFinWait2 = 5;
+
+// Client that sends the request head, then reads to the end.
+auto plain_client = [](uint16_t port) {
+  const int fd = connect_to(port);
+  if (fd < 0) child_exit(kSetupFailed);
+  if (!send_filler(fd, kRequestHead)) child_exit(kSetupFailed);
+  read_to_end_and_exit(fd);
+};
+
+// Client that sends the request head, sees the server's FIN (EOF), then sends
+// more anyway, and reports what the next call returns.
+auto send_after_eof_client = [](uint16_t port) {
+  const int fd = connect_to(port);
+  if (fd < 0) child_exit(kSetupFailed);
+  if (!send_filler(fd, kRequestHead)) child_exit(kSetupFailed);
+  char buf[512];
+  if (recv(fd, buf, sizeof(buf), 0) != 0) child_exit(kSetupFailed);  // the peer closed
+  usleep(20'000);
+  if (!send_filler(fd, kRequestHead)) child_exit(errno);
+  usleep(50'000);  // the RST comes back at once on loopback
+  // in CLOSE_WAIT an RST leaves EPIPE for the next send(); recv() keeps returning 0
+  if (send(fd, "x", 1, MSG_NOSIGNAL) < 0) child_exit(errno);
+  child_exit(0);
+};
+
+sockaddr_in local_of(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return a;
+}
+
+sockaddr_in peer_of(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof(a);
+  getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return a;
+}
+
+}  // namespace
+
+ScenarioOutcome run_data_after_close() {
+  ScenarioOutcome o = outcome("data_after_close",
+                              "the server closes; the client keeps sending to the closed socket",
+                              "data_after_close");
+  return run_pair(
+      o,
+      [](int fd, int) {
+        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        // keep the orphan a full FIN_WAIT2 socket (not a TIME_WAIT mini socket)
+        const int linger2 = 120;
+        setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &linger2, sizeof(linger2));
+        close(fd);
+        usleep(300'000);  // stay alive while the client sends
+        child_exit(0);
+      },
+      send_after_eof_client);
+}
+
+ScenarioOutcome run_write_after_peer_close() {
+  ScenarioOutcome o = outcome("write_after_peer_close",
+                              "the server closes normally; the client ignores EOF and writes",
+                              "write_after_peer_close");
+  return run_pair(
+      o,
+      [](int fd, int) {
+        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        close(fd);  // orphan in FIN_WAIT2 becomes a TIME_WAIT mini socket
+        usleep(300'000);
+        child_exit(0);
+      },
+      send_after_eof_client);
+}
+
+ScenarioOutcome run_disconnect() {
+  ScenarioOutcome o = outcome("disconnect", "the client calls connect(AF_UNSPEC) on its connection",
+                              "disconnect");
+  o = run_pair(
+      o,
+      [](int fd, int) {
+        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        read_to_end_and_exit(fd);  // waits for what the client does
+      },
+      [](uint16_t port) {
+        const int fd = connect_to(port);
+        if (fd < 0) child_exit(kSetupFailed);
+        if (!send_filler(fd, kRequestHead)) child_exit(kSetupFailed);
+        usleep(50'000);
+        sockaddr unspec{};
+        unspec.sa_family = AF_UNSPEC;
+        if (connect(fd, &unspec, sizeof(unspec)) != 0) child_exit(kSetupFailed);
+        child_exit(0);
+      });
+  o.actor_pid = o.client_pid;
+  o.actor_comm = o.client_comm;
+  return o;
+}
+
+ScenarioOutcome run_fin_wait2_abort() {
+  ScenarioOutcome o = outcome("fin_wait2_timeout",
+                              "the server half-closes, then closes with TCP_LINGER2 = -1 in FIN_WAIT2",
+                              "fin_wait2_timeout");
+  return run_pair(
+      o,
+      [](int fd, int) {
+        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        if (shutdown(fd, SHUT_WR) != 0) child_exit(kSetupFailed);
+        if (!wait_tcp_state(fd, kTcpFinWait2)) child_exit(kSetupFailed);
+        const int linger2 = -1;  // do not wait for the peer's FIN at all
+        if (setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &linger2, sizeof(linger2)) != 0) child_exit(kSetupFailed);
+        close(fd);
+        child_exit(0);
+      },
+      [](uint16_t port) {
+        const int fd = connect_to(port);
+        if (fd < 0) child_exit(kSetupFailed);
+        if (!send_filler(fd, kRequestHead)) child_exit(kSetupFailed);
+        char buf[64];
+        if (recv(fd, buf, sizeof(buf), 0) != 0) child_exit(kSetupFailed);  // server's FIN
+        usleep(100'000);
+        // an RST in CLOSE_WAIT leaves EPIPE for the next send
+        if (send(fd, "x", 1, MSG_NOSIGNAL) < 0) child_exit(errno);
+        child_exit(0);
+      });
+}
+
+ScenarioOutcome run_killed_with_unread() {
+  ScenarioOutcome o = outcome("killed_with_unread",
+                              "the server is SIGKILLed while holding unread request data",
+                              "unread_data_at_close");
+  o.expected_unread = kUnreadScenarioBytes;
+  return run_pair(
+      o,
+      [](int fd, int) {
+        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        if (!wait_unread(fd, static_cast<int>(kUnreadScenarioBytes))) child_exit(kSetupFailed);
+        raise(SIGKILL);  // the kernel closes the fds of the dying process
+        child_exit(kSetupFailed);
+      },
+      [](uint16_t port) {
+        const int fd = connect_to(port);
+        if (fd < 0) child_exit(kSetupFailed);
+        if (!send_filler(fd, kRequestHead + kUnreadScenarioBytes)) child_exit(kSetupFailed);
+        read_to_end_and_exit(fd);
+      });
+}
+
+ScenarioOutcome run_fork_shared_close() {
+  ScenarioOutcome o = outcome("fork_shared_close",
+                              "a server accepts and forks; the worker closes with unread data",
+                              "unread_data_at_close");
+  o.expected_unread = kUnreadScenarioBytes;
+  int report[2];
+  if (pipe(report) != 0) {
+    o.error = "pipe";
+    return o;
+  }
+  o = run_pair(
+      o,
+      [report](int fd, int) {
+        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        const pid_t worker = fork();
+        if (worker == 0) {
+          child_setup("cr-worker");
+          if (!wait_unread(fd, static_cast<int>(kUnreadScenarioBytes))) child_exit(kSetupFailed);
+          close(fd);  // the last reference: this close sends the RST
+          child_exit(0);
+        }
+        close(fd);  // the accepting process lets go first
+        (void)!write(report[1], &worker, sizeof(worker));
+        child_exit(reap(worker) == 0 ? 0 : kSetupFailed);
+      },
+      [](uint16_t port) {
+        const int fd = connect_to(port);
+        if (fd < 0) child_exit(kSetupFailed);
+        if (!send_filler(fd, kRequestHead + kUnreadScenarioBytes)) child_exit(kSetupFailed);
+        read_to_end_and_exit(fd);
+      });
+  close(report[1]);
+  pid_t worker = 0;
+  if (read(report[0], &worker, sizeof(worker)) == sizeof(worker)) o.actor_pid = worker;
+  close(report[0]);
+  o.actor_comm = "cr-worker";
+  return o;
+}
+
+ScenarioOutcome run_fd_passed_close() {
+  ScenarioOutcome o = outcome("fd_passed_close",
+                              "a server passes the connection over a unix socket; the handler closes it unread",
+                              "unread_data_at_close");
+  o.expected_unread = kUnreadScenarioBytes;
+  int unix_pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, unix_pair) != 0) {
+    o.error = "socketpair";
+    return o;
+  }
+  // the handler is not a child of the server: it only ever gets the fd by message
+  const pid_t handler = fork();
+  if (handler == 0) {
+    child_setup("cr-handler");
+    close(unix_pair[0]);
+    char byte;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    if (recvmsg(unix_pair[1], &msg, 0) != 1) child_exit(kSetupFailed);
+    int fd = -1;
+    std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(fd));
+    if (!wait_unread(fd, static_cast<int>(kUnreadScenarioBytes))) child_exit(kSetupFailed);
+    close(fd);
+    child_exit(0);
+  }
+  close(unix_pair[1]);
+  o = run_pair(
+      o,
+      [unix_pair](int fd, int) {
+        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        char byte = 'f';
+        iovec iov{&byte, 1};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof(control);
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+        if (sendmsg(unix_pair[0], &msg, 0) != 1) child_exit(kSetupFailed);
+        close(fd);
+        child_exit(0);
+      },
+      [](uint16_t port) {
+        const int fd = connect_to(port);
+        if (fd < 0) child_exit(kSetupFailed);
+        if (!send_filler(fd, kRequestHead + kUnreadScenarioBytes)) child_exit(kSetupFailed);
+        read_to_end_and_exit(fd);
+      });
+  close(unix_pair[0]);
+  if (reap(handler) != 0 && o.ok()) o.error = "handler failed";
+  o.actor_pid = handler;
+  o.actor_comm = "cr-handler";
+  return o;
+}
+
+ScenarioOutcome run_socket_destroyed() {
+  ScenarioOutcome o = outcome("socket_destroyed",
+                              "another task destroys the client's socket (SOCK_DESTROY, as ss -K does)",
+                              "socket_destroyed");
+  int port_pipe[2];
+  if (pipe(port_pipe) != 0) {
+    o.error = "pipe";
+    return o;
+  }
+  Listener l = listen_loopback();
+  if (l.fd < 0) {
+    o.error = "listen";
+    return o;
+  }
+  o.server_port = l.port;
+  o.server_comm = "cr-server";
+  o.client_comm = "cr-client";
+  o.server_pid = fork();
+  if (o.server_pid == 0) {
+    child_setup("cr-server");
+    const int fd = accept(l.fd, nullptr, nullptr);
+    if (fd < 0 || !recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+    read_to_end_and_exit(fd);
+  }
+  close(l.fd);
+  o.client_pid = fork();
+  if (o.client_pid == 0) {
+    child_setup("cr-client");
+    const int fd = connect_to(l.port);
+    if (fd < 0 || !send_filler(fd, kRequestHead)) child_exit(kSetupFailed);
+    const sockaddr_in me = local_of(fd);
+    (void)!write(port_pipe[1], &me, sizeof(me));
+    read_to_end_and_exit(fd);
+  }
+  close(port_pipe[1]);
+  sockaddr_in client_addr{};
+  const bool got = read(port_pipe[0], &client_addr, sizeof(client_addr)) == sizeof(client_addr);
+  close(port_pipe[0]);
+  o.actor_comm = "cr-killer";
+  o.actor_pid = fork();
+  if (o.actor_pid == 0) {
+    child_setup("cr-killer");
+    if (!got) child_exit(kSetupFailed);
+    usleep(50'000);  // the server is blocked in recv() by now
+    const std::string err = destroy_socket(client_addr, loopback(l.port));
+    child_exit(err.empty() ? 0 : kSetupFailed);
+  }
+  const int killer = reap(o.actor_pid);
+  o.client_result = result_of(reap(o.client_pid));
+  o.server_result = result_of(reap(o.server_pid));
+  if (killer != 0) o.error = "SOCK_DESTROY failed (CONFIG_INET_DIAG_DESTROY?)";
+  return o;
+}
+
+ScenarioOutcome run_unknown_connection() {
+  ScenarioOutcome o = outcome("unknown_connection",
+                              "the server loses the connection silently (TCP_REPAIR close); the client sends again",
+                              "unknown_connection");
+  int gone[2];
+  if (pipe(gone) != 0) {
+    o.error = "pipe";
+    return o;
+  }
+  o = run_pair(
+      o,
+      [gone](int fd, int listener) {
+        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        uint32_t seq = 0;
+        // a restarted peer: its socket and listener vanish without FIN or RST
+        if (!enter_repair_and_get_snd_nxt(fd, &seq)) child_exit(kSetupFailed);
+        close(fd);
+        close(listener);
+        signal_fd(gone[1]);
+        child_exit(0);
+      },
+      [gone](uint16_t port) {
+        const int fd = connect_to(port);
+        if (fd < 0 || !send_filler(fd, kRequestHead)) child_exit(kSetupFailed);
+        if (!wait_fd(gone[0])) child_exit(kSetupFailed);
+        if (!send_filler(fd, kRequestHead)) child_exit(errno);
+        usleep(50'000);
+        read_to_end_and_exit(fd);
+      });
+  close(gone[0]);
+  close(gone[1]);
+  return o;
+}
+
+ScenarioOutcome run_remote_injected_reset() {
+  ScenarioOutcome o = outcome("remote_unknown",
+                              "an RST forged on the wire (as a middlebox would send) reaches the client",
+                              "remote_unknown");
+  return run_pair(
+      o,
+      [](int fd, int) {
+        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        uint32_t seq = 0;
+        const sockaddr_in me = local_of(fd), client = peer_of(fd);
+        if (!enter_repair_and_get_snd_nxt(fd, &seq)) child_exit(kSetupFailed);
+        close(fd);  // silent: from here on only the forged RST speaks for "the server"
+        const std::string err = send_raw_segment(me, client, seq, 0, TH_RST);
+        child_exit(err.empty() ? 0 : kSetupFailed);
+      },
+      plain_client);
+}
+
+ScenarioOutcome run_protocol_violation() {
+  ScenarioOutcome o = outcome("protocol_violation",
+                              "a bare ACK (no connection behind it) is sent to a listening port",
+                              "protocol_violation");
+  o = run_pair(
+      o,
+      [](int fd, int listener) {
+        // an ACK for a connection the listener never saw, from a port nobody uses
+        sockaddr_in me = local_of(listener), from = loopback(1);
+        (void)fd;
+        const std::string err = send_raw_segment(from, me, 12345, 67890, TH_ACK);
+        usleep(100'000);
+        child_exit(err.empty() ? 0 : kSetupFailed);
+      },
+      [](uint16_t port) {
+        const int fd = connect_to(port);
+        if (fd < 0) child_exit(kSetupFailed);
+        usleep(150'000);
+        child_exit(0);
+      });
+  o.client_comm = "";  // the forged segment's "client" is no process
+  return o;
+}
+
+ScenarioOutcome run_recv_loop_after_end() {
+  ScenarioOutcome o = outcome("recv_loop_after_end",
+                              "a client loop ignores recv()'s return value and spins after EOF", "");
+  return run_pair(
+      o,
+      [](int fd, int) {
+        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        if (!send_all(fd, kResponse, sizeof(kResponse) - 1)) child_exit(kSetupFailed);
+        close(fd);
+        child_exit(0);
+      },
+      [](uint16_t port) {
+        const int fd = connect_to(port);
+        if (fd < 0 || !send_filler(fd, kRequestHead)) child_exit(kSetupFailed);
+        char buf[512];
+        ssize_t n = 0;
+        for (int i = 0; i < 300; ++i) n = recv(fd, buf, sizeof(buf), 0);  // the bug
+        close(fd);
+        child_exit(n == 0 ? 0 : kSetupFailed);
+      });
+}
+
+ScenarioOutcome run_ignored_reset() {
+  ScenarioOutcome o = outcome("ignored_reset",
+                              "a client keeps calling recv() after it returned ECONNRESET",
+                              "unread_data_at_close");
+  o.expected_unread = kUnreadScenarioBytes;
+  return run_pair(
+      o,
+      [](int fd, int) {
+        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        if (!wait_unread(fd, static_cast<int>(kUnreadScenarioBytes))) child_exit(kSetupFailed);
+        close(fd);
+        child_exit(0);
+      },
+      [](uint16_t port) {
+        const int fd = connect_to(port);
+        if (fd < 0 || !send_filler(fd, kRequestHead + kUnreadScenarioBytes)) child_exit(kSetupFailed);
+        char buf[512];
+        int first_error = 0;
+        for (int i = 0; i < 300; ++i) {
+          if (recv(fd, buf, sizeof(buf), 0) < 0 && !first_error) first_error = errno;
+        }
+        close(fd);
+        child_exit(first_error);
+      });
+}
+
+ScenarioOutcome run_orphan_memory_pressure() {
+  ScenarioOutcome o = outcome("orphan_memory_pressure",
+                              "with net.ipv4.tcp_max_orphans = 0, a clean close becomes an RST",
+                              "orphan_memory_pressure");
+  return run_pair(
+      o,
+      [](int fd, int) {
+        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        close(fd);
+        child_exit(0);
+      },
+      plain_client);
+}
+
+}  // namespace connreset

@@ -1,0 +1,211 @@
+// Every cause in the catalog, created for real and traced live: cause id,
+// evidence, and attribution of both ends.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "e2e/harness.h"
+
+namespace connreset::e2e {
+namespace {
+
+class Causes : public LiveTest {
+ protected:
+  // The one reset of the scenario, checked for the basics every cause shares.
+  Explanation traced(const ScenarioOutcome& o) {
+    EXPECT_TRUE(o.ok()) << o.error;
+    const auto x = reset_on_port(o.server_port);
+    if (!x) {
+      ADD_FAILURE() << "no reset traced for " << o.name << " (client saw " << o.client_result << ")";
+      return Explanation{};
+    }
+    EXPECT_EQ(x->cause, o.expected_cause) << x->because;
+    return *x;
+  }
+  static uint32_t pid(pid_t p) { return static_cast<uint32_t>(p); }
+  static bool observed(const Explanation& x, pid_t p, const std::string& call, const std::string& result) {
+    for (const Observation& ob : x.reset.observed) {
+      if (ob.task.pid == static_cast<uint32_t>(p) && ob.call == call && ob.result == result) return true;
+    }
+    return false;
+  }
+};
+
+TEST_F(Causes, DataAfterClose_BlamesTheClosedServerAndTheClientThatKeptSending) {
+  const ScenarioOutcome o = run_data_after_close();
+  const Explanation x = traced(o);
+  EXPECT_EQ(x.rst_reason, "TCP_ABORT_ON_DATA");
+  ASSERT_TRUE(x.reset.sender);
+  EXPECT_EQ(x.reset.sender->pid, pid(o.server_pid));
+  ASSERT_TRUE(x.reset.closer);
+  EXPECT_EQ(x.reset.closer->task.pid, pid(o.server_pid));
+  EXPECT_EQ(x.reset.closer->kind, "close");
+  ASSERT_TRUE(x.reset.receiver);
+  EXPECT_EQ(x.reset.receiver->pid, pid(o.client_pid));
+  EXPECT_EQ(o.client_result, "EPIPE");
+  EXPECT_TRUE(observed(x, o.client_pid, "send", "EPIPE"));
+  EXPECT_EQ(resets_on_port(o.server_port).size(), 1u) << "the closer's own tcp_reset is not a second reset";
+}
+
+TEST_F(Causes, WriteAfterPeerClose_TimeWaitAnswers_BlamesTheWriter) {
+  const ScenarioOutcome o = run_write_after_peer_close();
+  const Explanation x = traced(o);
+  EXPECT_EQ(x.rst_reason, "TCP_TIMEWAIT_SOCKET");
+  ASSERT_TRUE(x.reset.sender);
+  EXPECT_EQ(x.reset.sender->pid, pid(o.server_pid)) << "TIME_WAIT keeps the closed socket's cookie";
+  ASSERT_TRUE(x.reset.receiver);
+  EXPECT_EQ(x.reset.receiver->pid, pid(o.client_pid));
+  EXPECT_EQ(o.client_result, "EPIPE");
+  EXPECT_TRUE(observed(x, o.client_pid, "send", "EPIPE"));
+  EXPECT_EQ(resets_on_port(o.server_port).size(), 1u);
+}
+
+TEST_F(Causes, Disconnect_NamesTheTaskThatDisconnected) {
+  const ScenarioOutcome o = run_disconnect();
+  const Explanation x = traced(o);
+  ASSERT_TRUE(x.reset.actor);
+  EXPECT_EQ(x.reset.actor->pid, pid(o.client_pid));
+  ASSERT_TRUE(x.reset.receiver);
+  EXPECT_EQ(x.reset.receiver->pid, pid(o.server_pid));
+  EXPECT_EQ(o.server_result, "ECONNRESET");
+  EXPECT_TRUE(observed(x, o.server_pid, "recv", "ECONNRESET"));
+}
+
+TEST_F(Causes, FinWait2Linger2Negative_ResetAtClose) {
+  const ScenarioOutcome o = run_fin_wait2_abort();
+  const Explanation x = traced(o);
+  EXPECT_EQ(x.rst_reason, "TCP_ABORT_ON_LINGER");
+  ASSERT_TRUE(x.reset.sender);
+  EXPECT_EQ(x.reset.sender->pid, pid(o.server_pid));
+  ASSERT_TRUE(x.reset.receiver);
+  EXPECT_EQ(x.reset.receiver->pid, pid(o.client_pid));
+  EXPECT_EQ(o.client_result, "EPIPE") << "RST in CLOSE_WAIT: the next send() fails with EPIPE";
+}
+
+TEST_F(Causes, SocketDestroyed_NamesTheKillerAndTheOwner) {
+  const ScenarioOutcome o = run_socket_destroyed();
+  const Explanation x = traced(o);
+  ASSERT_TRUE(x.reset.actor) << "the task that destroyed the socket";
+  EXPECT_EQ(x.reset.actor->pid, pid(o.actor_pid));
+  EXPECT_EQ(x.reset.actor->comm, "cr-killer");
+  ASSERT_TRUE(x.reset.sender) << "the owner of the destroyed socket";
+  EXPECT_EQ(x.reset.sender->pid, pid(o.client_pid));
+  ASSERT_TRUE(x.reset.receiver);
+  EXPECT_EQ(x.reset.receiver->pid, pid(o.server_pid));
+  EXPECT_EQ(o.client_result, "ECONNABORTED");
+  EXPECT_EQ(o.server_result, "ECONNRESET");
+  EXPECT_NE(x.because.find("cr-killer"), std::string::npos) << x.because;
+}
+
+TEST_F(Causes, KilledProcess_SaysItDiedNotThatItClosed) {
+  const ScenarioOutcome o = run_killed_with_unread();
+  const Explanation x = traced(o);
+  EXPECT_EQ(x.unread_bytes, kUnreadScenarioBytes);
+  ASSERT_TRUE(x.reset.closer);
+  EXPECT_EQ(x.reset.closer->task.pid, pid(o.server_pid));
+  EXPECT_TRUE(x.reset.closer->exiting);
+  EXPECT_EQ(x.reset.closer->kind, "exit");
+  EXPECT_NE(x.because.find("died"), std::string::npos) << x.because;
+  EXPECT_EQ(x.because.find("close()d"), std::string::npos) << x.because;
+  EXPECT_EQ(o.server_result, "killed by signal 9");
+}
+
+TEST_F(Causes, ForkSharedSocket_BlamesTheWorkerThatClosedLast) {
+  const ScenarioOutcome o = run_fork_shared_close();
+  const Explanation x = traced(o);
+  ASSERT_GT(o.actor_pid, 0);
+  ASSERT_TRUE(x.reset.sender);
+  EXPECT_EQ(x.reset.sender->pid, pid(o.actor_pid));
+  EXPECT_EQ(x.reset.sender->comm, "cr-worker");
+  ASSERT_TRUE(x.reset.closer);
+  EXPECT_EQ(x.reset.closer->task.pid, pid(o.actor_pid));
+  EXPECT_EQ(x.unread_bytes, kUnreadScenarioBytes);
+  EXPECT_EQ(x.reset.receiver->pid, pid(o.client_pid));
+}
+
+TEST_F(Causes, FdPassedOverUnixSocket_BlamesTheHandlerThatClosed) {
+  const ScenarioOutcome o = run_fd_passed_close();
+  const Explanation x = traced(o);
+  ASSERT_TRUE(x.reset.sender);
+  EXPECT_EQ(x.reset.sender->pid, pid(o.actor_pid));
+  EXPECT_EQ(x.reset.sender->comm, "cr-handler");
+  ASSERT_TRUE(x.reset.closer);
+  EXPECT_EQ(x.reset.closer->task.comm, "cr-handler");
+  EXPECT_EQ(x.unread_bytes, kUnreadScenarioBytes);
+}
+
+TEST_F(Causes, UnknownConnection_PeerLostItsState) {
+  const ScenarioOutcome o = run_unknown_connection();
+  const Explanation x = traced(o);
+  EXPECT_EQ(x.rst_reason, "NO_SOCKET");
+  EXPECT_FALSE(x.reset.sender.has_value()) << "no socket, no process: the peer's stack answered";
+  ASSERT_TRUE(x.reset.receiver);
+  EXPECT_EQ(x.reset.receiver->pid, pid(o.client_pid));
+  EXPECT_EQ(o.client_result, "ECONNRESET");
+}
+
+TEST_F(Causes, ForgedResetFromTheWire_IsRemoteUnknown) {
+  const ScenarioOutcome o = run_remote_injected_reset();
+  const Explanation x = traced(o);
+  EXPECT_FALSE(x.reset.sent.has_value()) << "no local stack sent it";
+  ASSERT_TRUE(x.reset.receiver);
+  EXPECT_EQ(x.reset.receiver->pid, pid(o.client_pid));
+  EXPECT_EQ(o.client_result, "ECONNRESET");
+  EXPECT_NE(x.advice.find("peer"), std::string::npos);
+}
+
+TEST_F(Causes, BareAckToListener_IsProtocolViolation) {
+  const ScenarioOutcome o = run_protocol_violation();
+  const Explanation x = traced(o);
+  EXPECT_EQ(x.rst_reason, "TCP_FLAGS") << "an ACK to a listener";
+  EXPECT_EQ(x.reset.remote.port, o.server_port);
+  EXPECT_EQ(x.reset.local.port, 1) << "the forged source port gets the RST";
+  EXPECT_FALSE(x.reset.receiver.has_value());
+}
+
+TEST_F(Causes, RecvLoopAfterEof_IsReportedWithCountAndRate) {
+  const ScenarioOutcome o = run_recv_loop_after_end();
+  ASSERT_TRUE(o.ok()) << o.error;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto findings = sink_.findings();
+  const Finding* f = nullptr;
+  for (const Finding& x : findings) {
+    if (x.task.pid == pid(o.client_pid)) f = &x;
+  }
+  ASSERT_NE(f, nullptr) << "no finding for the spinning client";
+  EXPECT_EQ(f->kind, "recv_loop_after_end");
+  EXPECT_EQ(f->after, "EOF");
+  EXPECT_GE(f->count, 63u);
+  EXPECT_LE(f->count, 299u);
+  EXPECT_GT(f->rate_per_s(), 0.0);
+  EXPECT_TRUE(resets_on_port(o.server_port).empty());
+}
+
+TEST_F(Causes, RecvAfterEconnreset_IsIgnoredReset) {
+  const ScenarioOutcome o = run_ignored_reset();
+  const Explanation x = traced(o);
+  EXPECT_EQ(o.client_result, "ECONNRESET");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  bool found = false;
+  for (const Finding& f : sink_.findings()) {
+    if (f.task.pid != pid(o.client_pid)) continue;
+    found = true;
+    EXPECT_EQ(f.kind, "ignored_reset");
+    EXPECT_EQ(f.after, "ECONNRESET");
+    EXPECT_GE(f.count, 63u);
+  }
+  EXPECT_TRUE(found) << "no ignored_reset finding";
+}
+
+TEST_F(Causes, ProperEofHandling_NoFinding) {
+  const ScenarioOutcome o = run_clean_close();
+  ASSERT_TRUE(o.ok()) << o.error;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (const Finding& f : sink_.findings()) {
+    EXPECT_NE(f.task.pid, pid(o.client_pid)) << f.kind;
+    EXPECT_NE(f.task.pid, pid(o.server_pid)) << f.kind;
+  }
+}
+
+}  // namespace
+}  // namespace connreset::e2e
