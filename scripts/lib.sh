@@ -14,7 +14,7 @@ require_root() {
 # Debian packages the build, the tests and the tool need. Installed only when missing.
 CONNRESET_PACKAGES=(
   cmake ninja-build g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-  libcli11-dev nlohmann-json3-dev libgtest-dev googletest libbenchmark-dev
+  libcli11-dev nlohmann-json3-dev libgtest-dev googletest libbenchmark-dev libnl-3-dev libnl-route-3-dev
   iproute2 util-linux procps
 )
 

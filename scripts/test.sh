@@ -12,7 +12,10 @@ build
 ensure_mounts
 
 log "ctest: unit and e2e on $(uname -r)"
-ctest --test-dir "$CONNRESET_BUILD" --output-on-failure -j1
+# DisposableKernel.* changes host-wide sysctls: it runs in the VMs (vmtest.sh), never here
+log "DisposableKernel.* (host-wide sysctls) left out here; scripts/vmtest.sh runs it in VMs"
+ctest --test-dir "$CONNRESET_BUILD" --output-on-failure -j1 -E '^DisposableKernel\.'
+
 
 if [ "${CONNRESET_SKIP_VMTEST:-0}" = 1 ]; then
   log "CONNRESET_SKIP_VMTEST=1: VM kernels not tested"

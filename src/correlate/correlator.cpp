@@ -235,19 +235,22 @@ void Correlator::on_sock_call(const Event& ev) {
 
   const std::string result = result_name(ev.phase, ev.ret);
   for (Pending& p : pending_) {
-    if (!p.c.received || p.c.received->cookie != ev.cookie) continue;
+    const bool on_receiver = p.c.received && p.c.received->cookie == ev.cookie;
+    const bool on_sender = p.c.sent && p.c.sent->has_socket && p.c.sent->cookie == ev.cookie;
+    if (!on_receiver && !on_sender) continue;
     auto it = std::find_if(p.c.observed.begin(), p.c.observed.end(), [&](const Observation& o) {
       return o.task.pid == ev.task.pid && o.call == call_name(ev.call) && o.result == result;
     });
     if (it == p.c.observed.end()) {
-      p.c.observed.push_back(
-          Observation{ev.task, call_name(ev.call), result, ev.count, ev.ts_ns, ev.ts_ns, false});
+      Observation o{ev.task, call_name(ev.call), result, ev.count, ev.ts_ns, ev.ts_ns, false};
+      o.on_receiver = on_receiver;
+      p.c.observed.push_back(o);
     } else {
       it->count = std::max(it->count, ev.count);
       it->last_ns = ev.ts_ns;
     }
     // both ends known and the application has seen the error: nothing more to wait for
-    if (p.c.sent && ev.phase == Phase::Error) p.deadline_ns = 0;
+    if (on_receiver && p.c.sent && ev.phase == Phase::Error) p.deadline_ns = 0;
   }
 }
 
@@ -255,6 +258,19 @@ void Correlator::on_sock_call(const Event& ev) {
 
 void Correlator::finish(Pending& p) {
   ResetCase& c = p.c;
+  if (c.sent) {
+    const Event& s = *c.sent;
+    if (reset_sent_in_task_context(s)) c.actor = s.task;
+    if (s.cookie != 0) {
+      c.sender = owner_of(s.cookie);
+      if (const Socket* sock = find_socket(s.cookie)) {
+        c.closer = sock->close;
+        c.sender_had_peer_fin = (sock->fin_received_ns && sock->fin_received_ns <= s.ts_ns) ||
+                                s.fin_received;
+        c.sender_had_closed = sock->close && sock->close->ts_ns <= s.ts_ns;
+      }
+    }
+  }
   if (c.received) {
     c.local = c.received->local;
     c.remote = c.received->remote;
@@ -262,7 +278,7 @@ void Correlator::finish(Pending& p) {
     c.receiver = owner_of(c.received->cookie);
     // prefer the task that actually got the error
     for (const Observation& o : c.observed) {
-      if (!o.derived) {
+      if (!o.derived && o.on_receiver) {
         c.receiver = o.task;
         break;
       }
@@ -276,19 +292,6 @@ void Correlator::finish(Pending& p) {
     c.local = c.sent->remote;
     c.remote = c.sent->local;
     c.netns = c.sent->netns;
-  }
-  if (c.sent) {
-    const Event& s = *c.sent;
-    if (reset_sent_in_task_context(s)) c.actor = s.task;
-    if (s.cookie != 0) {
-      c.sender = owner_of(s.cookie);
-      if (const Socket* sock = find_socket(s.cookie)) {
-        c.closer = sock->close;
-        c.sender_had_peer_fin = (sock->fin_received_ns && sock->fin_received_ns <= s.ts_ns) ||
-                                s.fin_received;
-        c.sender_had_closed = sock->close && sock->close->ts_ns <= s.ts_ns;
-      }
-    }
   }
   ++stats_.resets;
   out_.on_reset(c);

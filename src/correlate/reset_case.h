@@ -17,6 +17,7 @@ struct Observation {
   uint64_t first_ns = 0;
   uint64_t last_ns = 0;
   bool derived = false;  // implied by the kernel state (connect() in SYN_SENT), not a traced call
+  bool on_receiver = true;  // on the socket that received the RST (else: the sender's own socket)
 };
 
 // How the RST sender's side was closed, if it was.

@@ -179,14 +179,19 @@ ScenarioOutcome run_fork_shared_close() {
       o,
       [report](int fd, int) {
         if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+        int parent_done[2];
+        if (pipe(parent_done) != 0) child_exit(kSetupFailed);
         const pid_t worker = fork();
         if (worker == 0) {
           child_setup("cr-worker");
+          // only after the accepting process let go is this close the last reference
+          if (!wait_fd(parent_done[0])) child_exit(kSetupFailed);
           if (!wait_unread(fd, static_cast<int>(kUnreadScenarioBytes))) child_exit(kSetupFailed);
-          close(fd);  // the last reference: this close sends the RST
+          close(fd);  // sends the RST
           child_exit(0);
         }
         close(fd);  // the accepting process lets go first
+        signal_fd(parent_done[1]);
         (void)!write(report[1], &worker, sizeof(worker));
         child_exit(reap(worker) == 0 ? 0 : kSetupFailed);
       },

@@ -22,6 +22,8 @@ struct ScenarioOutcome {
   std::string server_result;
   pid_t actor_pid = 0;        // a third task that caused the reset (killer, worker, handler)
   std::string actor_comm;
+  uint32_t server_netns = 0;  // set by scenarios that use namespaces of their own
+  uint32_t client_netns = 0;
   std::string error;          // set when the scenario itself failed to run
   bool ok() const { return error.empty(); }
 };
@@ -53,6 +55,9 @@ ScenarioOutcome run_remote_injected_reset();
 ScenarioOutcome run_protocol_violation();
 ScenarioOutcome run_recv_loop_after_end();
 ScenarioOutcome run_ignored_reset();
+// netns_scenarios.cpp
+ScenarioOutcome run_cross_netns_unread();
+ScenarioOutcome run_keepalive_timeout();
 // Needs net.ipv4.tcp_max_orphans = 0, a host-wide sysctl: the caller sets it (VMs only).
 ScenarioOutcome run_orphan_memory_pressure();
 

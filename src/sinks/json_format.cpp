@@ -34,7 +34,9 @@ json reset_to_json(const Explanation& x, const ClockMap& clock) {
   j["local"] = endpoint_json(c.local);
   j["remote"] = endpoint_json(c.remote);
   j["sender"] = task_json(c.sender);
+  if (c.sender && c.sent) j["sender"]["netns"] = c.sent->netns;
   j["receiver"] = task_json(c.receiver);
+  if (c.receiver && c.received) j["receiver"]["netns"] = c.received->netns;
   j["actor"] = task_json(c.actor);
   if (c.closer) {
     j["closer"] = json{{"pid", c.closer->task.pid},

@@ -19,7 +19,8 @@ std::string party_line(const Explanation& x, const ClockMap& clock) {
   const std::string at = clock_hms_ms(clock.to_wall_ns(c.ts_ns));
   if (c.receiver) return "  " + task_label(*c.receiver) + " received the RST at " + at + "\n";
   if (c.received) return "  a socket with no known owner received the RST at " + at + "\n";
-  return "  RST sent to " + c.local.str() + " (not on this host) at " + at + "\n";
+  return "  RST sent to " + c.local.str() + " at " + at +
+         "; no socket on this host processed it (remote peer, or dropped on the way)\n";
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ void LiveTest::SetUp() {
   }
   options_.command = "e2e";
   options_.family = g_family;
-  options_.filter.netns = g_netns;
+  if (filter_netns_) options_.filter.netns = g_netns;
   options_.correlator.settle_ns = 300'000'000;
   options_.correlator.lifecycle = true;  // lets tests prove the tracer saw a connection
   session_ = std::make_unique<LiveSession>(options_, std::vector<Sink*>{&sink_});

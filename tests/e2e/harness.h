@@ -31,6 +31,7 @@ class LiveTest : public ::testing::Test {
   CollectingSink sink_;
   std::unique_ptr<LiveSession> session_;
   LiveOptions options_;
+  bool filter_netns_ = true;  // only the test's private namespace
 };
 
 }  // namespace connreset::e2e
