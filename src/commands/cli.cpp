@@ -61,6 +61,41 @@ int run_cli(int argc, char** argv) {
       "demo", "Reproduce resets with real sockets in a private network namespace and explain them");
   add_tracing_options(*demo_cmd, demo);
 
+  RecordArgs record;
+  CLI::App* record_cmd = app.add_subcommand(
+      "record", "Trace live into a journal (rotated files) for `connreset report` later");
+  add_tracing_options(*record_cmd, record.trace);
+  record_cmd->add_option("-o,--out", record.out, "Journal directory (created 0700)")->required();
+  record_cmd->add_option("--max-size", record.max_size, "Bytes per journal file before rotating")
+      ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40));
+  record_cmd->add_option("--max-files", record.max_files, "Journal files kept; the oldest is deleted")
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
+  record_cmd->add_option("--metrics", record.metrics,
+                         "Serve Prometheus metrics at http://ADDR/metrics (PORT binds 127.0.0.1)");
+  record_cmd->add_option("--netns", record.trace.netns_arg,
+                         "Journal only this network namespace (inode or path)");
+  record_cmd->add_option("-P,--port", record.port, "Only connections with this port (kernel filter)")
+      ->check(CLI::Range(1, 65535));
+
+  ReportArgs report;
+  CLI::App* report_cmd = app.add_subcommand(
+      "report", "Explain the resets in journals from one or more hosts (post-mortem)");
+  report_cmd->add_option("inputs", report.inputs, "Journal files or directories")->required();
+  report_cmd->add_flag("--json", report.json, "JSON lines (the objects of trace --json)");
+  report_cmd->add_option("--html", report.html, "Also write a self-contained HTML page to FILE");
+  report_cmd->add_option("--settle-ms", report.settle_ms, "Wait for the other end of a reset (event time)")
+      ->check(CLI::Range(10u, 60000u));
+  report_cmd->add_option("--skew-ms", report.skew_ms,
+                         "Clock-skew tolerance when pairing the two ends recorded on different hosts")
+      ->check(CLI::Range(1u, 600000u));
+  report_cmd->add_option("--since", report.since, "Only resets at or after (RFC 3339 UTC or Unix seconds)");
+  report_cmd->add_option("--until", report.until, "Only resets at or before");
+  report_cmd->add_option("--cause", report.causes, "Only this cause (repeatable)");
+  report_cmd->add_option("-p,--pid", report.pid, "Only resets involving this process");
+  report_cmd->add_option("-c,--comm", report.comm, "Only resets involving this process name");
+  report_cmd->add_option("-P,--port", report.port, "Only connections with this port")
+      ->check(CLI::Range(1, 65535));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -78,6 +113,8 @@ int run_cli(int argc, char** argv) {
   }
   if (*doctor_cmd) return run_doctor(doctor_probes);
   if (*demo_cmd) return run_demo(std::move(demo));
+  if (*record_cmd) return run_record(std::move(record));
+  if (*report_cmd) return run_report(report);
   return 2;
 }
 

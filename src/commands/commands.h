@@ -1,6 +1,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pipeline/live_session.h"
 
@@ -19,7 +20,33 @@ struct TraceArgs {
   uint32_t loop_threshold = 64;
 };
 
+// connreset record: TraceArgs plus the journal's and the metrics endpoint's options.
+struct RecordArgs {
+  TraceArgs trace;
+  std::string out;
+  uint64_t max_size = 64ull << 20;  // bytes per journal file
+  size_t max_files = 8;             // files kept; the oldest is deleted past this
+  std::string metrics;              // "" = off; PORT (loopback) or ADDR:PORT
+  uint16_t port = 0;
+};
+
+// connreset report: journals in, explanations out.
+struct ReportArgs {
+  std::vector<std::string> inputs;
+  bool json = false;
+  std::string html;
+  uint32_t settle_ms = 500;
+  uint32_t skew_ms = 2000;  // clock-skew tolerance between hosts
+  std::string since, until;
+  std::vector<std::string> causes;
+  uint32_t pid = 0;
+  std::string comm;
+  uint16_t port = 0;
+};
+
 int run_cli(int argc, char** argv);
+int run_record(RecordArgs args);
+int run_report(const ReportArgs& args);
 int run_trace(TraceArgs args);
 int run_doctor(const std::string& probes);
 int run_demo(TraceArgs args);

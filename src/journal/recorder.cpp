@@ -33,8 +33,13 @@ void Recorder::event(const Event& ev) {
   }
   std::array<std::byte, Decoder::kRecordSize> raw{};
   Decoder::encode(ev, raw);
-  writer_.append(RecordKind::Event, raw);
-  ++events_written_;
+  if (!error_.empty()) return;
+  try {
+    writer_.append(RecordKind::Event, raw);
+    ++events_written_;
+  } catch (const WriterError& e) {
+    error_ = e.what();
+  }
 }
 
 void Recorder::counters(const RunStats& stats) {
@@ -44,7 +49,12 @@ void Recorder::counters(const RunStats& stats) {
     return;
   }
   last_totals_ = t;
-  writer_.append(RecordKind::Counters, encode_totals(t));
+  if (!error_.empty()) return;
+  try {
+    writer_.append(RecordKind::Counters, encode_totals(t));
+  } catch (const WriterError& e) {
+    error_ = e.what();
+  }
 }
 
 }  // namespace connreset::journal

@@ -24,6 +24,9 @@ class Recorder : public EventObserver, public Sink {
 
   uint64_t events_written() const { return events_written_; }
   uint64_t events_skipped() const { return events_skipped_; }
+  // The first write error (disk full, ...): "" while all is well. Never thrown
+  // from event(): that runs inside libbpf's ring-buffer callback.
+  const std::string& error() const { return error_; }
 
  private:
   Writer& writer_;
@@ -31,6 +34,7 @@ class Recorder : public EventObserver, public Sink {
   KernelTotals last_totals_;
   uint64_t events_written_ = 0;
   uint64_t events_skipped_ = 0;
+  std::string error_;
 };
 
 // /proc/sys/kernel/random/boot_id, "" if unreadable.

@@ -1,0 +1,158 @@
+// connreset record: the live pipeline with the journal (and optionally the
+// metrics endpoint) as its consumers, until SIGINT/SIGTERM.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+
+#include "commands/commands.h"
+#include "common/clock.h"
+#include "common/escape.h"
+#include "journal/recorder.h"
+#include "journal/writer.h"
+#include "metrics/http_server.h"
+#include "metrics/metrics_sink.h"
+
+namespace connreset {
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reopen{false};
+
+void on_stop(int) { g_stop = true; }
+void on_hup(int) { g_reopen = true; }
+
+void install_handlers() {
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = on_stop;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = on_hup;
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+// Warnings go to stderr (the journal of the service manager); explanations
+// are not printed: they are what `report` is for.
+class StderrWarnings : public Sink {
+ public:
+  void reset(const Explanation&) override {}
+  void warning(const std::string& text) override {
+    std::fprintf(stderr, "connreset record: warning: %s\n", escape_for_terminal(text).c_str());
+  }
+};
+
+// The pipeline has one observer: hand each event and counter update to the
+// journal and the metrics.
+class RecordObserver : public EventObserver {
+ public:
+  RecordObserver(journal::Recorder& rec, metrics::MetricsSink* m) : rec_(rec), metrics_(m) {}
+  void event(const Event& ev) override { rec_.event(ev); }
+  void counters(const RunStats& st) override {
+    rec_.counters(st);
+    if (metrics_) metrics_->counters(st);
+  }
+
+ private:
+  journal::Recorder& rec_;
+  metrics::MetricsSink* metrics_;
+};
+
+int fail(const std::string& msg, int code) {
+  std::fprintf(stderr, "connreset record: %s\n", msg.c_str());
+  return code;
+}
+
+}  // namespace
+
+int run_record(RecordArgs args) {
+  if (std::string err = resolve_trace_args(args.trace); !err.empty()) return fail(err, 2);
+  args.trace.live.command = "record";
+  if (args.port) {
+    args.trace.live.filter.port = args.port;
+    args.trace.live.tracer.filter_port = args.port;
+  }
+  std::unique_ptr<journal::Writer> writer;
+  try {
+    writer = std::make_unique<journal::Writer>(journal::WriterOptions{
+        .dir = args.out, .max_file_bytes = args.max_size, .max_files = args.max_files});
+  } catch (const journal::WriterError& e) {
+    return fail(e.what(), 2);
+  }
+  metrics::Registry registry;
+  std::unique_ptr<metrics::MetricsSink> metrics_sink;
+  std::unique_ptr<metrics::HttpServer> server;
+  if (!args.metrics.empty()) {
+    metrics_sink = std::make_unique<metrics::MetricsSink>(registry);
+    registry.describe("connreset_journal_bytes_total", metrics::Registry::Type::Counter,
+                      "Bytes written to the journal");
+    registry.describe("connreset_journal_files", metrics::Registry::Type::Gauge,
+                      "Journal files in the output directory");
+    try {
+      server = std::make_unique<metrics::HttpServer>(args.metrics, [&registry] { return registry.exposition(); });
+    } catch (const metrics::ServerError& e) {
+      return fail(e.what(), 2);
+    }
+  }
+  install_handlers();
+
+  journal::Recorder recorder(*writer, args.trace.live.filter.netns);
+  RecordObserver observer(recorder, metrics_sink.get());
+  args.trace.live.observer = &observer;
+  StderrWarnings warnings;
+  std::vector<Sink*> sinks{&recorder, &warnings};
+  if (metrics_sink) sinks.push_back(metrics_sink.get());
+
+  std::unique_ptr<LiveSession> session;
+  try {
+    session = std::make_unique<LiveSession>(args.trace.live, sinks);
+  } catch (const TracerError& e) {
+    return fail(std::string(e.what()) + "\n(run `connreset doctor` for details)", 1);
+  } catch (const journal::WriterError& e) {
+    return fail(e.what(), 1);
+  }
+  if (std::string err = drop_privileges(); !err.empty()) {
+    warnings.warning("could not drop privileges after attaching: " + err);
+  }
+  std::fprintf(stderr, "connreset record: journaling to %s%s%s\n", writer->current_path().c_str(),
+               server ? ", metrics at http://" : "",
+               server ? (server->bound_address() + "/metrics").c_str() : "");
+
+  std::string error;
+  auto stop = [&] {
+    if (g_reopen.exchange(false)) {
+      try {
+        writer->reopen();
+        std::fprintf(stderr, "connreset record: SIGHUP: now writing %s\n", writer->current_path().c_str());
+      } catch (const journal::WriterError& e) {
+        error = e.what();
+      }
+    }
+    writer->sync_if_due(monotonic_now_ns());
+    if (server) {
+      registry.set("connreset_journal_bytes_total", {}, static_cast<double>(writer->stats().bytes));
+      registry.set("connreset_journal_files", {}, static_cast<double>(writer->stats().files_opened -
+                                                                      writer->stats().files_deleted));
+    }
+    if (error.empty()) error = recorder.error();
+    return g_stop.load() || !error.empty();
+  };
+  try {
+    session->run(stop, std::nullopt);
+  } catch (const TracerError& e) {
+    error = e.what();
+  }
+  session->finish();  // drains the ring buffer into the journal
+  writer->close();
+  session.reset();    // detaches every probe
+  if (error.empty()) error = recorder.error();
+  if (!error.empty()) return fail(error, 1);
+  std::fprintf(stderr, "connreset record: stopped; %llu events journaled in %s\n",
+               static_cast<unsigned long long>(recorder.events_written()), args.out.c_str());
+  return 0;
+}
+
+}  // namespace connreset

@@ -1,0 +1,55 @@
+#include "metrics/metrics_sink.h"
+
+#include "common/escape.h"
+
+namespace connreset::metrics {
+
+using Type = Registry::Type;
+
+MetricsSink::MetricsSink(Registry& r) : registry_(r) {
+  r.describe("connreset_resets_total", Type::Counter, "TCP resets explained, by cause");
+  r.describe("connreset_resets_by_process_total", Type::Counter,
+             "TCP resets explained, by process name and its role (sender of the RST or receiver)");
+  r.describe("connreset_events_total", Type::Counter, "Records the kernel probes emitted");
+  r.describe("connreset_events_lost_total", Type::Counter,
+             "Records the kernel could not queue (ring buffer full)");
+  r.describe("connreset_connections_tracked", Type::Gauge, "Sockets in the correlator's table");
+  r.describe("connreset_warnings_total", Type::Counter, "Warnings the pipeline raised");
+  r.describe("connreset_attach_plan_info", Type::Gauge,
+             "The implementation chosen for each logical probe (value is always 1)");
+  r.describe("connreset_host_info", Type::Gauge, "Host and kernel being traced (value is always 1)");
+  // present from the start, so a dashboard sees 0 rather than no data
+  r.add("connreset_events_total", {}, 0);
+  r.add("connreset_events_lost_total", {}, 0);
+  r.set("connreset_connections_tracked", {}, 0);
+}
+
+void MetricsSink::begin(const RunInfo& info) {
+  registry_.set("connreset_host_info", {{"host", escape_for_terminal(info.hostname)}, {"kernel", escape_for_terminal(info.kernel)}}, 1);
+  for (const auto& [probe, impl] : info.probes) {
+    registry_.set("connreset_attach_plan_info", {{"probe", probe}, {"implementation", impl}}, 1);
+  }
+}
+
+void MetricsSink::reset(const Explanation& x) {
+  registry_.add("connreset_resets_total", {{"cause", x.cause}});
+  const ResetCase& c = x.reset;
+  if (c.sender) {
+    registry_.add("connreset_resets_by_process_total",
+                  {{"cause", x.cause}, {"comm", escape_for_terminal(c.sender->comm)}, {"role", "sender"}});
+  }
+  if (c.receiver) {
+    registry_.add("connreset_resets_by_process_total",
+                  {{"cause", x.cause}, {"comm", escape_for_terminal(c.receiver->comm)}, {"role", "receiver"}});
+  }
+}
+
+void MetricsSink::warning(const std::string&) { registry_.add("connreset_warnings_total", {}); }
+
+void MetricsSink::counters(const RunStats& st) {
+  registry_.set("connreset_events_total", {}, static_cast<double>(st.events));
+  registry_.set("connreset_events_lost_total", {}, static_cast<double>(st.lost));
+  registry_.set("connreset_connections_tracked", {}, static_cast<double>(st.sockets_tracked));
+}
+
+}  // namespace connreset::metrics
