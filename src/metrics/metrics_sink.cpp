@@ -10,6 +10,8 @@ MetricsSink::MetricsSink(Registry& r) : registry_(r) {
   r.describe("connreset_resets_total", Type::Counter, "TCP resets explained, by cause");
   r.describe("connreset_resets_by_process_total", Type::Counter,
              "TCP resets explained, by process name and its role (sender of the RST or receiver)");
+  r.describe("connreset_findings_total", Type::Counter,
+             "Application findings (recv loops after the end, ignored resets), by kind and process");
   r.describe("connreset_events_total", Type::Counter, "Records the kernel probes emitted");
   r.describe("connreset_events_lost_total", Type::Counter,
              "Records the kernel could not queue (ring buffer full)");
@@ -42,6 +44,10 @@ void MetricsSink::reset(const Explanation& x) {
     registry_.add("connreset_resets_by_process_total",
                   {{"cause", x.cause}, {"comm", escape_for_terminal(c.receiver->comm)}, {"role", "receiver"}});
   }
+}
+
+void MetricsSink::finding(const Finding& f) {
+  registry_.add("connreset_findings_total", {{"finding", f.kind}, {"comm", escape_for_terminal(f.task.comm)}});
 }
 
 void MetricsSink::warning(const std::string&) { registry_.add("connreset_warnings_total", {}); }

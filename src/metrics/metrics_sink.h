@@ -12,6 +12,7 @@ class MetricsSink : public Sink {
   explicit MetricsSink(Registry& registry);
   void begin(const RunInfo& info) override;
   void reset(const Explanation& x) override;
+  void finding(const Finding& f) override;
   void warning(const std::string&) override;
   // the pipeline's statistics, every second (through the EventObserver hook)
   void counters(const RunStats& stats);

@@ -48,7 +48,9 @@ JournalSet open_journals(const std::vector<std::string>& paths) {
       }
       ++set.files_read;
       const journal::Meta& m = reader.meta();
-      const std::string key = m.boot_id.empty() ? "host:" + m.host : m.boot_id;
+      // cookies are unique per kernel boot; the host name tells apart recorders
+      // sharing a kernel (containers) that journal their own namespaces
+      const std::string key = m.boot_id + "/" + m.host;
       auto [it, fresh] = source_index.emplace(key, set.sources.size());
       if (fresh) set.sources.push_back(Source{key, m.host, {}});
       set.sources[it->second].files.push_back(
@@ -65,7 +67,7 @@ JournalSet open_journals(const std::vector<std::string>& paths) {
   std::map<std::string, int> label_count;
   for (const Source& s : set.sources) ++label_count[s.label];
   for (Source& s : set.sources) {
-    if (label_count[s.label] > 1) s.label += " (boot " + s.key.substr(0, 8) + ")";
+    if (label_count[s.label] > 1) s.label += " (boot " + s.key.substr(0, std::min<size_t>(8, s.key.find('/'))) + ")";
   }
   return set;
 }

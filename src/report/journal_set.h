@@ -18,7 +18,7 @@ struct JournalFile {
 // The files one host wrote during one boot: cookies are unique only within
 // it, and its files are read in sequence order (the kernel's order).
 struct Source {
-  std::string key;    // boot id (host name when there is none)
+  std::string key;    // "boot id/host name"
   std::string label;  // what people call it: the host name
   std::vector<JournalFile> files;
 };

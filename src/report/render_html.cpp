@@ -6,6 +6,7 @@
 #include "explain/explainer.h"
 #include "report/render.h"
 #include "report/summary.h"
+#include "sinks/text_sink.h"
 
 namespace connreset::report {
 namespace {
@@ -163,6 +164,10 @@ std::string render_html_report(const Report& rep) {
        "<span style='color:#d22'>RST</span>, <span style='color:#8e3fbf'>recv/send result</span>, "
        "<span style='color:#555'>close</span>; hover a marker for details.</p>\n";
   for (const ConnectionReport& c : rep.resets) s += reset_block(c);
+  if (!rep.findings.empty()) s += "<h2>Findings</h2>\n";
+  for (const Finding& f : rep.findings) {
+    s += "<div class=reset><pre>" + html_escape(render_text(f, ClockMap{0})) + "</pre></div>\n";
+  }
   return s + "</body></html>\n";
 }
 

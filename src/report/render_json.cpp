@@ -26,6 +26,7 @@ std::string render_json_report(const Report& rep) {
     j["sender_host"] = c.sender_host.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.sender_host);
     line(j);
   }
+  for (const Finding& f : rep.findings) line(finding_to_json(f, wall));
   line(stats_to_json(rep.stats));
   return out;
 }

@@ -15,9 +15,11 @@ namespace {
 class Collector : public Sink {
  public:
   void reset(const Explanation& x) override { resets.push_back(x); }
+  void finding(const Finding& f) override { findings.push_back(f); }
   void warning(const std::string& text) override { warnings.push_back(text); }
   void end(const RunStats& st) override { stats = st; }
   std::vector<Explanation> resets;
+  std::vector<Finding> findings;
   std::vector<std::string> warnings;
   RunStats stats;
 };
@@ -107,6 +109,14 @@ Report build_report(const JournalSet& set, const ReportOptions& options) {
     rep.resets.push_back(std::move(c));
   }
   rep.stats.resets = rep.resets.size();
+  for (const Finding& f : collector.findings) {
+    const auto t = static_cast<int64_t>(f.first_ns);
+    if (options.narrow.since_wall_ns && t < *options.narrow.since_wall_ns) continue;
+    if (options.narrow.until_wall_ns && t > *options.narrow.until_wall_ns) continue;
+    if (!options.narrow.causes.empty()) continue;  // --cause selects resets only
+    rep.findings.push_back(f);
+  }
+  rep.stats.findings = rep.findings.size();
   if (!wanted.empty()) {
     replay(set, nullptr, [&](const ReplayedEvent& ev) {
       auto it = wanted.find(ev.event.cookie);

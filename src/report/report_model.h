@@ -42,6 +42,7 @@ struct Report {
   ReplayOutcome replay;
   std::vector<std::string> problems;  // reading problems, then pipeline warnings
   std::vector<ConnectionReport> resets;
+  std::vector<Finding> findings;  // application findings (recv loops after the end, ...)
 };
 
 // The whole report: replay through the Pipeline, narrow, then a second pass

@@ -88,7 +88,9 @@ std::string render_text_report(const Report& rep) {
     }
     s += timeline_text(c);
   }
+  for (const Finding& f : rep.findings) s += "\n" + render_text(f, wall);
   s += "\nconnreset report: " + thousands(rep.resets.size()) + " resets explained, " +
+       thousands(rep.findings.size()) + " findings, " +
        thousands(rep.stats.lost) + " kernel events lost while recording\n";
   return s;
 }
