@@ -16,6 +16,7 @@ CONNRESET_PACKAGES=(
   cmake ninja-build g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev googletest libbenchmark-dev libnl-3-dev libnl-route-3-dev
   iproute2 util-linux procps
+  clang-14 libclang-rt-14-dev
 )
 
 install_deps() {

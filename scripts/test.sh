@@ -16,6 +16,24 @@ log "ctest: unit and e2e on $(uname -r)"
 log "DisposableKernel.* (host-wide sysctls) left out here; scripts/vmtest.sh runs it in VMs"
 ctest --test-dir "$CONNRESET_BUILD" --output-on-failure -j1 -E '^DisposableKernel\.'
 
+# libFuzzer on the journal reader: a separate clang build, bounded run time.
+fuzz_build="$CONNRESET_BUILD-fuzz"
+log "fuzz: journal reader for ${CONNRESET_FUZZ_SECONDS:-30} s (clang, ASan+UBSan; build in $fuzz_build)"
+if [ ! -f "$fuzz_build/build.ninja" ]; then
+  cmake -S "$CONNRESET_ROOT" -B "$fuzz_build" -G Ninja -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_CXX_COMPILER=clang++ -DCONNRESET_FUZZ=ON -DCONNRESET_BENCH=OFF >/dev/null \
+    || die "cmake configure of the fuzz build failed"
+fi
+cmake --build "$fuzz_build" --target journal_reader_fuzz >"$fuzz_build.log" 2>&1 \
+  || { tail -n 40 "$fuzz_build.log" >&2; die "fuzz build failed (log: $fuzz_build.log)"; }
+fuzz_work=$(mktemp -d)
+# new inputs go to a scratch corpus; the seeds in tests/fuzz/corpus stay as committed
+"$fuzz_build/tests/fuzz/journal_reader_fuzz" -max_total_time="${CONNRESET_FUZZ_SECONDS:-30}" \
+  -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$fuzz_work/" \
+  "$fuzz_work" "$CONNRESET_ROOT/tests/fuzz/corpus" 2>"$fuzz_work.log" \
+  || { tail -n 60 "$fuzz_work.log" >&2; die "fuzzer found a crash (inputs in $fuzz_work)"; }
+grep -E 'stat::(number_of_executed_units|average_exec_per_sec)' "$fuzz_work.log" >&2 || true
+rm -rf "$fuzz_work" "$fuzz_work.log"
 
 if [ "${CONNRESET_SKIP_VMTEST:-0}" = 1 ]; then
   log "CONNRESET_SKIP_VMTEST=1: VM kernels not tested"
