@@ -99,7 +99,9 @@ struct cr_event {
 	unsigned char seg_flags;   /* CR_TCP_* of the segment answered */
 	unsigned char call;        /* SOCK_CALL: enum cr_call */
 	unsigned char phase;       /* SOCK_CALL: enum cr_phase */
-	unsigned char pad[6];
+	unsigned char probes_out;  /* keepalive/zero-window probes sent without answer */
+	unsigned char keepalive;   /* SO_KEEPALIVE on */
+	unsigned char pad[4];
 	unsigned char laddr[16];   /* IPv4 in the first 4 bytes */
 	unsigned char raddr[16];
 	char comm[CR_COMM_LEN];

@@ -24,6 +24,11 @@ extern unsigned int CONFIG_HZ __kconfig __weak;
 const volatile __u16 filter_port = 0;
 const volatile __u64 loop_report_first = 64;
 const volatile __u64 wakeup_bytes = 256 * 1024;
+/*
+ * kprobes cannot call bpf_get_socket_cookie: when the plan uses any kprobe,
+ * every program keys sockets by their address instead, so keys agree.
+ */
+const volatile bool key_by_pointer = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -141,6 +146,9 @@ static __always_inline void fill_sock_full(struct cr_event *e, const struct sock
 		e->flags |= CR_F_FIN_RCVD;
 	if (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DEAD)))
 		e->flags |= CR_F_ORPHAN;
+	if (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_KEEPOPEN)))
+		e->keepalive = 1;
+	e->probes_out = BPF_CORE_READ((struct inet_connection_sock *)sk, icsk_probes_out);
 	if (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_LINGER))) {
 		__u64 ticks = BPF_CORE_READ(sk, sk_lingertime);
 
@@ -228,6 +236,77 @@ static __always_inline __u8 map_rst_reason(int r)
 	    r <= bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_MPTCP_RST_EMIDDLEBOX))
 		return CR_RST_MPTCP;
 	return CR_RST_OTHER;
+}
+
+/* The key a socket is known by in every record (see key_by_pointer). */
+static __always_inline __u64 sock_key_tracing(struct sock *sk)
+{
+	return key_by_pointer ? (__u64)sk : bpf_get_socket_cookie(sk);
+}
+
+/* Everything an RST tells, whichever probe saw it. reason: CR_RST_*. */
+static __always_inline void emit_reset_sent(const struct sock *sk, const struct sk_buff *skb,
+					    __u64 key, __u8 reason)
+{
+	struct cr_event *e = event_reserve(CR_EV_RESET_SENT);
+
+	if (!e)
+		return;
+	fill_task(e);
+	e->reason = reason;
+	if (!skb)
+		e->flags |= CR_F_ACTIVE;
+	if (sk) {
+		fill_sock_common(e, sk);
+		e->cookie = key;
+		fill_sock_full(e, sk);
+	}
+	if (skb)
+		fill_from_segment(e, skb);
+	event_submit(e, true);
+}
+
+static __always_inline void emit_reset_received(const struct sock *sk, __u64 key)
+{
+	struct cr_event *e = event_reserve(CR_EV_RESET_RECEIVED);
+
+	if (!e)
+		return;
+	fill_task(e); /* softirq context: current is often the *sender* on loopback */
+	fill_sock_common(e, sk);
+	e->cookie = key;
+	fill_sock_full(e, sk);
+	event_submit(e, true);
+}
+
+static __always_inline void emit_state(const struct sock *sk, __u64 key, int oldstate, int newstate)
+{
+	struct cr_event *e = event_reserve(CR_EV_STATE);
+
+	if (!e)
+		return;
+	fill_task(e);
+	fill_sock_common(e, sk);
+	e->cookie = key;
+	fill_sock_full(e, sk);
+	e->old_state = oldstate;
+	e->state = newstate;
+	event_submit(e, false);
+}
+
+/* close() entry, in the closing task: the facts before the kernel drains anything */
+static __always_inline void emit_close(const struct sock *sk, __u64 key)
+{
+	struct cr_event *e = event_reserve(CR_EV_CLOSE);
+
+	if (!e)
+		return;
+	fill_task(e);
+	fill_sock_common(e, sk);
+	e->cookie = key;
+	fill_sock_full(e, sk);
+	e->shutdown = 3; /* __tcp_close sets SHUTDOWN_MASK first thing */
+	event_submit(e, false);
 }
 
 #endif /* CONNRESET_SOCK_READ_BPF_H */

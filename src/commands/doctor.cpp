@@ -41,7 +41,8 @@ int run_doctor(const std::string& probes) {
   row("tracefs", f.tracefs,
       f.tracefs ? "mounted" : "not mounted (only classic tracepoints need it: mount -t tracefs nodev /sys/kernel/tracing)");
   row("bpffs", f.bpffs, f.bpffs ? "/sys/fs/bpf" : "not mounted (not needed)");
-  row("kprobes", f.kprobes, f.kprobes ? "available" : "not available (CONFIG_KPROBES off)");
+  row("fentry/fexit", f.fentry_ok(), f.fentry_ok() ? "trial attach ok" : f.fentry_error);
+  row("kprobes", f.kprobe_ok(), f.kprobe_ok() ? "trial attach ok" : f.kprobe_error);
   std::string tps;
   for (const auto& t : f.btf_tracepoints) tps += (tps.empty() ? "" : " ") + t;
   row("tracepoints", !tps.empty(), tps.empty() ? "none found" : tps);

@@ -35,9 +35,9 @@ bool reset_sent_in_task_context(const Event& s) {
     case RstReason::TcpState:             // tcp_disconnect / tcp_abort (orphans excluded above)
     case RstReason::TcpDisconnectWithData:
       return true;
-    case RstReason::Unavailable:          // kernels without reasons: only the close path is sure
-    case RstReason::NotSpecified:
-      return s.closing_whole_socket();
+    case RstReason::Unavailable:  // kernels without reasons: an active RST from a socket
+    case RstReason::NotSpecified:  // still owned is a syscall's, unless keepalive gave up
+      return !(s.keepalive && s.probes_out > 0);
     default:
       return false;
   }
@@ -160,18 +160,21 @@ void Correlator::on_reset_sent(const Event& ev) {
         p.c.observed.clear();
         p.c.sent = ev;
         p.c.ts_ns = ev.ts_ns;
+        if (const Socket* s = find_socket(ev.cookie)) p.c.sender_prev_state = s->prev_state;
         return;
       }
     }
   }
   if (Pending* p = match_pending(ev, /*want_sent=*/true)) {
     p->c.sent = ev;
+    if (const Socket* s = find_socket(ev.cookie); s && ev.cookie) p->c.sender_prev_state = s->prev_state;
     p->c.ts_ns = std::min(p->c.ts_ns, ev.ts_ns);
     return;
   }
   ResetCase c;
   c.ts_ns = ev.ts_ns;
   c.sent = ev;
+  if (const Socket* s = find_socket(ev.cookie); s && ev.cookie) c.sender_prev_state = s->prev_state;
   open_pending(std::move(c), ev.ts_ns);
 }
 
@@ -197,6 +200,15 @@ void Correlator::on_reset_received(const Event& ev) {
 
 void Correlator::on_state(const Event& ev) {
   Socket& s = socket_for(ev);
+  // a key seen again in a new connection: a reused socket address (kprobe keys) or cookie
+  if (s.closed_ns && (ev.state == tcp::kSynSent || ev.old_state == tcp::kSynRecv)) {
+    s.owners.clear();
+    s.close.reset();
+    s.calls.clear();
+    s.fin_received_ns = 0;
+    s.closed_ns = 0;
+  }
+  s.prev_state = ev.old_state;
   s.state = ev.state;
   // connect() and close()/shutdown() change state in the caller's own context
   if (ev.state == tcp::kSynSent) learn_owner(s, ev.task);

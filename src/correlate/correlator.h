@@ -69,6 +69,7 @@ class Correlator {
     uint32_t netns = 0;
     Endpoint local, remote;
     uint8_t state = 0;
+    uint8_t prev_state = 0;
     std::vector<TaskRef> owners;  // seen in process context, most recent last
     std::optional<CloseInfo> close;
     uint64_t fin_received_ns = 0;

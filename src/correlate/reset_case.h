@@ -44,6 +44,7 @@ struct ResetCase {
   std::vector<Observation> observed;
   bool sender_had_peer_fin = false;  // the sending socket had received the peer's FIN before
   bool sender_had_closed = false;    // the sending side had sent its FIN (close/shutdown) before
+  uint8_t sender_prev_state = 0;     // the sending socket's state before its last change (kernels without reasons)
 };
 
 // An application bug seen in what a task's calls returned (not an RST cause).

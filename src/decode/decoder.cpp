@@ -96,6 +96,8 @@ std::optional<Event> Decoder::decode(std::span<const std::byte> raw, DecodeError
   ev.seg_flags = r.seg_flags;
   ev.unread = r.unread;
   ev.linger_ms = r.linger_ms;
+  ev.keepalive = r.keepalive != 0;
+  ev.probes_out = r.probes_out;
   ev.call = static_cast<Call>(r.call);
   ev.phase = static_cast<Phase>(r.phase);
   ev.ret = r.ret;
@@ -131,6 +133,8 @@ void Decoder::encode(const Event& ev, std::span<std::byte, kRecordSize> out) {
   r.seg_flags = ev.seg_flags;
   r.unread = ev.unread;
   r.linger_ms = ev.linger_ms;
+  r.keepalive = ev.keepalive ? 1 : 0;
+  r.probes_out = ev.probes_out;
   r.call = static_cast<unsigned char>(ev.call);
   r.phase = static_cast<unsigned char>(ev.phase);
   r.ret = ev.ret;

@@ -63,6 +63,8 @@ struct Event {
   uint8_t seg_flags = 0;        // flags of the segment an RST answered
   uint32_t unread = 0;          // tcp_inq at the event
   uint32_t linger_ms = 0;
+  bool keepalive = false;       // SO_KEEPALIVE on
+  uint8_t probes_out = 0;       // unanswered keepalive/window probes
 
   // SockCall only
   Call call = Call::Recv;

@@ -32,26 +32,40 @@ std::string classify_no_socket(const ResetCase& c) {
 }
 
 // Kernels without RST reasons, or NOT_SPECIFIED: read the same facts the
-// reason would encode from the socket at the moment of the RST.
+// reason would encode from the socket at the moment of the RST, and from the
+// state it was in just before.
 std::string classify_from_socket_state(const ResetCase& c) {
   const Event& s = *c.sent;
   if (!s.has_socket) return classify_no_socket(c);
   if (s.timewait) return "write_after_peer_close";
-  if (s.active && s.closing_whole_socket() && !s.orphan) {
+  if (!s.active) {
+    if (s.state == tcp::kListen) return "protocol_violation";  // a non-SYN to a listener
+    if (s.shutdown & tcp::kShutdownRecv) return "data_after_close";
+    return c.received ? "remote_unknown" : "protocol_violation";
+  }
+  // __tcp_close checks unread data, then SO_LINGER 0, before the socket is orphaned
+  if (s.closing_whole_socket() && !s.orphan) {
     if (s.unread > 0) return "unread_data_at_close";
     if (s.linger_on && s.linger_ms == 0) return "linger_zero_close";
   }
-  if (s.active && s.orphan && s.state == tcp::kFinWait2) return "fin_wait2_timeout";
-  if (s.active && s.state != tcp::kClose && !s.orphan) return "socket_destroyed";
-  if (s.active && !s.orphan) return "disconnect";
-  if (!s.active && (s.shutdown & tcp::kShutdownRecv)) return "data_after_close";
-  return c.received ? "remote_unknown" : "protocol_violation";
+  if (s.keepalive && s.probes_out > 0 && !s.orphan) return "keepalive_timeout";
+  if (s.orphan) {
+    const bool fin_wait2 = s.state == tcp::kFinWait2 || c.sender_prev_state == tcp::kFinWait2;
+    return fin_wait2 ? "fin_wait2_timeout" : "orphan_memory_pressure";
+  }
+  // tcp_abort sends before tcp_done, tcp_disconnect after setting CLOSE
+  if (s.state != tcp::kClose) return "socket_destroyed";
+  return "disconnect";
 }
 
 }  // namespace
 
 std::string classify(const ResetCase& c) {
-  if (!c.sent) return "remote_unknown";
+  if (!c.sent) {
+    // connect() got RST for its SYN; the kernel's answer was not seen (older kernels' tracepoint)
+    if (c.received && c.received->state == tcp::kSynSent) return "connection_refused";
+    return "remote_unknown";
+  }
   const Event& s = *c.sent;
   switch (s.reason) {
     case RstReason::TcpAbortOnClose: return "unread_data_at_close";

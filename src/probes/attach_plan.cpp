@@ -34,6 +34,39 @@ std::function<std::string(const KernelFeatures&)> carried_by(
   };
 }
 
+using Unmet = std::function<std::string(const KernelFeatures&)>;
+
+Unmet needs_fentry(std::vector<std::string> funcs) {
+  return [funcs](const KernelFeatures& f) -> std::string {
+    if (!f.fentry_ok()) return "fentry/fexit unusable here (" + f.fentry_error + ")";
+    for (const auto& fn : funcs) {
+      if (f.func_params(fn) < 0) return fn + " not in kernel BTF";
+    }
+    return "";
+  };
+}
+
+Unmet needs_fentry_arity(std::string func, int params) {
+  return [func, params](const KernelFeatures& f) -> std::string {
+    if (std::string why = needs_fentry({func})(f); !why.empty()) return why;
+    if (f.func_params(func) != params) {
+      return func + " takes " + std::to_string(f.func_params(func)) + " arguments here, this program " +
+             std::to_string(params);
+    }
+    return "";
+  };
+}
+
+Unmet needs_kprobe(std::vector<std::string> funcs) {
+  return [funcs](const KernelFeatures& f) -> std::string {
+    if (!f.kprobe_ok()) return "kprobes unusable here (" + f.kprobe_error + ")";
+    for (const auto& fn : funcs) {
+      if (!f.kallsyms.count(fn)) return fn + " has no symbol to probe (inlined?)";
+    }
+    return "";
+  };
+}
+
 }  // namespace
 
 std::string_view family_name(ProbeFamily f) {
@@ -54,44 +87,86 @@ std::optional<FamilyChoice> parse_family_choice(std::string_view s) {
 }
 
 const std::vector<LogicalProbe>& probe_table() {
+  using F = ProbeFamily;
   static const std::vector<LogicalProbe> kTable = {
-      {"reset_sent", "every RST this host sends, with the kernel's reason and the socket's state",
+      {"reset_sent", "every RST this host sends, with the socket's state (and the kernel's reason on 6.10+)",
        true,
-       {{ProbeFamily::Tracepoint, "tp_send_reset", "tp_btf/tcp_send_reset", reset_reason_unmet}}},
+       {{F::Tracepoint, {"tp_send_reset"}, "tp_btf/tcp_send_reset", reset_reason_unmet},
+        {F::Fentry, {"fe_send_active_reset", "fe_v4_send_reset"},
+         "fentry/tcp_send_active_reset + fentry/tcp_v4_send_reset",
+         needs_fentry({"tcp_send_active_reset", "tcp_v4_send_reset"}),
+         {{"fe_v6_send_reset", "tcp_v6_send_reset"}}},
+        {F::Kprobe, {"kp_send_active_reset", "kp_v4_send_reset"},
+         "kprobe/tcp_send_active_reset + kprobe/tcp_v4_send_reset",
+         needs_kprobe({"tcp_send_active_reset", "tcp_v4_send_reset"}),
+         {{"kp_v6_send_reset", "tcp_v6_send_reset"}}}}},
       {"reset_received", "every RST a local socket processes", true,
-       {{ProbeFamily::Tracepoint, "tp_receive_reset", "tp_btf/tcp_receive_reset",
-         needs_tracepoint("tcp_receive_reset", "4.15")}}},
+       {{F::Tracepoint, {"tp_receive_reset"}, "tp_btf/tcp_receive_reset",
+         needs_tracepoint("tcp_receive_reset", "4.15")},
+        {F::Fentry, {"fe_reset"}, "fentry/tcp_reset", needs_fentry({"tcp_reset"})},
+        {F::Kprobe, {"kp_reset"}, "kprobe/tcp_reset", needs_kprobe({"tcp_reset"})}}},
       {"state_change", "connect, FIN sent/received, end of connection", true,
-       {{ProbeFamily::Tracepoint, "tp_set_state", "tp_btf/inet_sock_set_state",
-         needs_tracepoint("inet_sock_set_state", "4.16")}}},
+       {{F::Tracepoint, {"tp_set_state"}, "tp_btf/inet_sock_set_state",
+         needs_tracepoint("inet_sock_set_state", "4.16")},
+        {F::Fentry, {"fe_set_state"}, "fentry/tcp_set_state", needs_fentry({"tcp_set_state"})},
+        {F::Kprobe, {"kp_set_state"}, "kprobe/tcp_set_state", needs_kprobe({"tcp_set_state"})}}},
       {"recv_result", "what recv() returned per (socket, task): data, 0, errno", false,
-       {{ProbeFamily::Tracepoint, "tp_recv_length", "tp_btf/sock_recv_length",
-         needs_tracepoint("sock_recv_length", "6.3")}}},
+       {{F::Tracepoint, {"tp_recv_length"}, "tp_btf/sock_recv_length",
+         needs_tracepoint("sock_recv_length", "6.3")},
+        {F::Fentry, {"fx_recvmsg"}, "fexit/tcp_recvmsg (sk, msg, len, flags, addr_len)",
+         needs_fentry_arity("tcp_recvmsg", 5)},
+        {F::Fentry, {"fx_recvmsg_nb"}, "fexit/tcp_recvmsg (sk, msg, len, nonblock, flags, addr_len)",
+         needs_fentry_arity("tcp_recvmsg", 6)},
+        {F::Kprobe, {"kp_recvmsg", "kr_recvmsg"}, "kprobe+kretprobe/tcp_recvmsg",
+         needs_kprobe({"tcp_recvmsg"})}}},
       {"send_result", "what send() returned per (socket, task)", false,
-       {{ProbeFamily::Tracepoint, "tp_send_length", "tp_btf/sock_send_length",
-         needs_tracepoint("sock_send_length", "6.3")}}},
-      {"close", "close()/shutdown(): unread bytes, SO_LINGER, closing task, exiting", true,
-       {{ProbeFamily::Tracepoint, "",
+       {{F::Tracepoint, {"tp_send_length"}, "tp_btf/sock_send_length",
+         needs_tracepoint("sock_send_length", "6.3")},
+        {F::Fentry, {"fx_sendmsg"}, "fexit/tcp_sendmsg", needs_fentry({"tcp_sendmsg"})},
+        {F::Kprobe, {"kp_sendmsg", "kr_sendmsg"}, "kprobe+kretprobe/tcp_sendmsg",
+         needs_kprobe({"tcp_sendmsg"})}}},
+      {"close", "close(): unread bytes, SO_LINGER, closing task, exiting", true,
+       {{F::Tracepoint, {},
          "read at inet_sock_set_state (FIN) and tcp_send_reset (RST) in the closing task",
-         carried_by({reset_reason_unmet, needs_tracepoint("inet_sock_set_state", "4.16")})}}},
+         carried_by({reset_reason_unmet, needs_tracepoint("inet_sock_set_state", "4.16")})},
+        {F::Fentry, {"fe_tcp_close"}, "fentry/__tcp_close", needs_fentry({"__tcp_close"})},
+        {F::Kprobe, {"kp_tcp_close"}, "kprobe/__tcp_close", needs_kprobe({"__tcp_close"})}}},
       {"fin_received", "the peer's FIN", false,
-       {{ProbeFamily::Tracepoint, "", "inet_sock_set_state ESTABLISHED -> CLOSE_WAIT",
-         needs_tracepoint("inet_sock_set_state", "4.16")}}},
+       {{F::Tracepoint, {}, "inet_sock_set_state ESTABLISHED -> CLOSE_WAIT",
+         needs_tracepoint("inet_sock_set_state", "4.16")},
+        {F::Fentry, {}, "tcp_set_state -> CLOSE_WAIT (fentry)", needs_fentry({"tcp_set_state"})},
+        {F::Kprobe, {}, "tcp_set_state -> CLOSE_WAIT (kprobe)", needs_kprobe({"tcp_set_state"})}}},
       {"no_socket_reset", "RSTs answering segments no socket wants (refused, unknown flow)", true,
-       {{ProbeFamily::Tracepoint, "", "tcp_send_reset with sk == NULL (6.10+)",
-         reset_reason_unmet}}},
+       {{F::Tracepoint, {}, "tcp_send_reset with sk == NULL (6.10+)", reset_reason_unmet},
+        {F::Fentry, {}, "fentry/tcp_v4_send_reset with sk == NULL", needs_fentry({"tcp_v4_send_reset"})},
+        {F::Kprobe, {}, "kprobe/tcp_v4_send_reset with sk == NULL", needs_kprobe({"tcp_v4_send_reset"})}}},
   };
   return kTable;
 }
 
 std::vector<std::string> AttachPlan::programs() const {
   std::vector<std::string> out;
+  auto add = [&](std::string_view p) {
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.emplace_back(p);
+  };
   for (const PlanEntry& e : entries) {
-    if (!e.chosen || e.chosen->program.empty()) continue;
-    std::string p(e.chosen->program);
-    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+    if (!e.chosen) continue;
+    for (std::string_view p : e.chosen->programs) add(p);
+    for (const auto& [program, function] : e.chosen->optional) {
+      const bool present = features && (e.chosen->family == ProbeFamily::Kprobe
+                                            ? features->kallsyms.count(std::string(function)) > 0
+                                            : features->func_params(std::string(function)) >= 0);
+      if (present) add(program);
+    }
   }
   return out;
+}
+
+bool AttachPlan::uses(ProbeFamily family) const {
+  for (const PlanEntry& e : entries) {
+    if (e.chosen && e.chosen->family == family) return true;
+  }
+  return false;
 }
 
 std::string AttachPlan::describe(const PlanEntry& e) const {
@@ -102,6 +177,7 @@ std::string AttachPlan::describe(const PlanEntry& e) const {
 AttachPlan make_attach_plan(const KernelFeatures& f, FamilyChoice choice) {
   AttachPlan plan;
   plan.requested = choice;
+  plan.features = std::make_shared<const KernelFeatures>(f);
   if (!f.privileged) {
     std::string caps;
     for (const auto& c : f.missing_caps) caps += (caps.empty() ? "" : ", ") + c;

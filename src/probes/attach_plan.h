@@ -1,5 +1,6 @@
 #pragma once
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,10 +19,12 @@ std::optional<FamilyChoice> parse_family_choice(std::string_view s);  // auto|tr
 // One way to implement a logical probe on some kernels.
 struct Implementation {
   ProbeFamily family;
-  std::string_view program;  // BPF program in the skeleton; "" = the facts come from other probes
-  std::string_view attach;   // what it hooks, for people
+  std::vector<std::string_view> programs;  // BPF programs in the skeleton; none = carried by other probes
+  std::string_view attach;                 // what it hooks, for people
   // "" when usable on this kernel, else why not
   std::function<std::string(const KernelFeatures&)> unmet;
+  // attached too when the kernel has the function (e.g. IPv6 built as a module): {program, function}
+  std::vector<std::pair<std::string_view, std::string_view>> optional = {};
 };
 
 // A fact connreset needs, with its implementations best first.
@@ -48,6 +51,8 @@ struct AttachPlan {
 
   bool usable() const { return problems.empty(); }
   std::vector<std::string> programs() const;  // BPF programs to load
+  bool uses(ProbeFamily family) const;
+  std::shared_ptr<const KernelFeatures> features;  // what the plan was made from
   std::string describe(const PlanEntry& e) const;  // "tp_btf/tcp_send_reset (tracepoint)"
 };
 

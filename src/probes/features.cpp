@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 namespace connreset {
 namespace {
@@ -29,6 +30,24 @@ bool mounted_as(const char* path, long magic) {
 constexpr std::array<const char*, 6> kTracepoints = {
     "tcp_send_reset",   "tcp_receive_reset", "inet_sock_set_state",
     "sock_recv_length", "sock_send_length",  "tcp_destroy_sock"};
+
+// The kernel functions the fentry and kprobe families hook.
+constexpr std::array<const char*, 9> kFunctions = {
+    "tcp_send_active_reset", "tcp_v4_send_reset", "tcp_v6_send_reset", "tcp_reset",   "tcp_set_state",
+    "__tcp_close",           "tcp_recvmsg",       "tcp_sendmsg",       "tcp_disconnect"};
+
+void probe_kallsyms(KernelFeatures& f) {
+  std::ifstream in("/proc/kallsyms");
+  std::string addr, type, name;
+  while (in >> addr >> type >> name) {
+    if (type != "t" && type != "T") continue;
+    for (const char* fn : kFunctions) {
+      if (name == fn) f.kallsyms.insert(name);
+    }
+    std::string rest;
+    std::getline(in, rest);  // optional [module]
+  }
+}
 
 void probe_btf(KernelFeatures& f) {
   struct btf* btf = btf__load_vmlinux_btf();
@@ -50,6 +69,12 @@ void probe_btf(KernelFeatures& f) {
     }
   }
   f.rst_reason_enum = btf__find_by_name_kind(btf, "sk_rst_reason", BTF_KIND_ENUM) >= 0;
+  for (const char* fn : kFunctions) {
+    const int id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC);
+    if (id < 0) continue;
+    const struct btf_type* proto = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+    f.btf_funcs[fn] = proto && btf_is_func_proto(proto) ? btf_vlen(proto) : -1;
+  }
   btf__free(btf);
 }
 
@@ -73,7 +98,7 @@ void probe_caps(KernelFeatures& f) {
 
 }  // namespace
 
-KernelFeatures detect_features() {
+KernelFeatures detect_features(bool trial) {
   KernelFeatures f;
   struct utsname u {};
   if (uname(&u) == 0) f.release = u.release;
@@ -86,6 +111,12 @@ KernelFeatures detect_features() {
   f.ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
   // kprobe support shows as a perf PMU (and in tracefs); absent when CONFIG_KPROBES is off
   f.kprobes = std::filesystem::exists("/sys/bus/event_source/devices/kprobe");
+  probe_kallsyms(f);
+  if (trial && f.privileged && f.btf) {
+    f.fentry_error = f.func_params("tcp_set_state") < 0 ? "tcp_set_state not in BTF" : trial_attach("fe_set_state");
+    f.kprobe_error = !f.kprobes ? "kernel without kprobes (CONFIG_KPROBES off)"
+                                : trial_attach("kp_set_state");
+  }
   return f;
 }
 

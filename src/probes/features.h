@@ -1,4 +1,5 @@
 #pragma once
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,11 +21,26 @@ struct KernelFeatures {
   int tcp_send_reset_args = 0;   // 3 on 6.10+ (sk, skb, reason), 2 before
   bool rst_reason_enum = false;  // enum sk_rst_reason
   bool kprobes = false;          // the kernel has kprobe support
-  bool fentry_probe_done = false;
+  // kernel functions connreset may hook: name -> parameter count per BTF
+  std::map<std::string, int> btf_funcs;
+  std::set<std::string> kallsyms;  // of those, the ones with a symbol (kprobe-able)
+  // a real trial attach of one small program per family: "" = works, else why not
+  std::string fentry_error = "not tried";
+  std::string kprobe_error = "not tried";
 
   bool has_tracepoint(const std::string& name) const { return btf_tracepoints.count(name) > 0; }
+  bool fentry_ok() const { return fentry_error.empty(); }
+  bool kprobe_ok() const { return kprobe_error.empty(); }
+  int func_params(const std::string& name) const {
+    auto it = btf_funcs.find(name);
+    return it == btf_funcs.end() ? -1 : it->second;
+  }
 };
 
-KernelFeatures detect_features();
+// trial: also load and attach a small fentry and kprobe program (needs privileges)
+KernelFeatures detect_features(bool trial = true);
+
+// Loads only `program` from connreset's BPF object and attaches it: "" or the error.
+std::string trial_attach(const char* program);
 
 }  // namespace connreset

@@ -70,6 +70,7 @@ Tracer::Tracer(const AttachPlan& plan, const TracerOptions& opt) {
   skel_->rodata->filter_port = opt.filter_port;
   skel_->rodata->loop_report_first = opt.loop_report_first;
   skel_->rodata->wakeup_bytes = static_cast<uint64_t>(opt.ringbuf_kib) * 1024 / 4;
+  skel_->rodata->key_by_pointer = plan.uses(ProbeFamily::Kprobe);
   bpf_map__set_max_entries(skel_->maps.events, opt.ringbuf_kib * 1024);
   bpf_map__set_max_entries(skel_->maps.calls, opt.max_tracked);
 

@@ -215,7 +215,8 @@ ScenarioOutcome run_fd_passed_close() {
                               "unread_data_at_close");
   o.expected_unread = kUnreadScenarioBytes;
   int unix_pair[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, unix_pair) != 0) {
+  int server_let_go[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, unix_pair) != 0 || pipe(server_let_go) != 0) {
     o.error = "socketpair";
     return o;
   }
@@ -235,6 +236,8 @@ ScenarioOutcome run_fd_passed_close() {
     if (recvmsg(unix_pair[1], &msg, 0) != 1) child_exit(kSetupFailed);
     int fd = -1;
     std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(fd));
+    // only once the server closed its copy is this close the last reference
+    if (!wait_fd(server_let_go[0])) child_exit(kSetupFailed);
     if (!wait_unread(fd, static_cast<int>(kUnreadScenarioBytes))) child_exit(kSetupFailed);
     close(fd);
     child_exit(0);
@@ -242,7 +245,7 @@ ScenarioOutcome run_fd_passed_close() {
   close(unix_pair[1]);
   o = run_pair(
       o,
-      [unix_pair](int fd, int) {
+      [unix_pair, server_let_go](int fd, int) {
         if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
         char byte = 'f';
         iovec iov{&byte, 1};
@@ -259,6 +262,7 @@ ScenarioOutcome run_fd_passed_close() {
         std::memcpy(CMSG_DATA(c), &fd, sizeof(fd));
         if (sendmsg(unix_pair[0], &msg, 0) != 1) child_exit(kSetupFailed);
         close(fd);
+        signal_fd(server_let_go[1]);
         child_exit(0);
       },
       [](uint16_t port) {
@@ -268,7 +272,9 @@ ScenarioOutcome run_fd_passed_close() {
         read_to_end_and_exit(fd);
       });
   close(unix_pair[0]);
+  close(server_let_go[1]);
   if (reap(handler) != 0 && o.ok()) o.error = "handler failed";
+  close(server_let_go[0]);
   o.actor_pid = handler;
   o.actor_comm = "cr-handler";
   return o;

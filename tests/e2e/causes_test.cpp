@@ -36,7 +36,7 @@ class Causes : public LiveTest {
 TEST_F(Causes, DataAfterClose_BlamesTheClosedServerAndTheClientThatKeptSending) {
   const ScenarioOutcome o = run_data_after_close();
   const Explanation x = traced(o);
-  EXPECT_EQ(x.rst_reason, "TCP_ABORT_ON_DATA");
+  expect_reason(x, "TCP_ABORT_ON_DATA");
   ASSERT_TRUE(x.reset.sender);
   EXPECT_EQ(x.reset.sender->pid, pid(o.server_pid));
   ASSERT_TRUE(x.reset.closer);
@@ -52,9 +52,11 @@ TEST_F(Causes, DataAfterClose_BlamesTheClosedServerAndTheClientThatKeptSending) 
 TEST_F(Causes, WriteAfterPeerClose_TimeWaitAnswers_BlamesTheWriter) {
   const ScenarioOutcome o = run_write_after_peer_close();
   const Explanation x = traced(o);
-  EXPECT_EQ(x.rst_reason, "TCP_TIMEWAIT_SOCKET");
-  ASSERT_TRUE(x.reset.sender);
-  EXPECT_EQ(x.reset.sender->pid, pid(o.server_pid)) << "TIME_WAIT keeps the closed socket's cookie";
+  expect_reason(x, "TCP_TIMEWAIT_SOCKET");
+  if (keys_survive_time_wait()) {
+    ASSERT_TRUE(x.reset.sender);
+    EXPECT_EQ(x.reset.sender->pid, pid(o.server_pid)) << "TIME_WAIT keeps the closed socket's cookie";
+  }
   ASSERT_TRUE(x.reset.receiver);
   EXPECT_EQ(x.reset.receiver->pid, pid(o.client_pid));
   EXPECT_EQ(o.client_result, "EPIPE");
@@ -76,7 +78,7 @@ TEST_F(Causes, Disconnect_NamesTheTaskThatDisconnected) {
 TEST_F(Causes, FinWait2Linger2Negative_ResetAtClose) {
   const ScenarioOutcome o = run_fin_wait2_abort();
   const Explanation x = traced(o);
-  EXPECT_EQ(x.rst_reason, "TCP_ABORT_ON_LINGER");
+  expect_reason(x, "TCP_ABORT_ON_LINGER");
   ASSERT_TRUE(x.reset.sender);
   EXPECT_EQ(x.reset.sender->pid, pid(o.server_pid));
   ASSERT_TRUE(x.reset.receiver);
@@ -139,7 +141,7 @@ TEST_F(Causes, FdPassedOverUnixSocket_BlamesTheHandlerThatClosed) {
 TEST_F(Causes, UnknownConnection_PeerLostItsState) {
   const ScenarioOutcome o = run_unknown_connection();
   const Explanation x = traced(o);
-  EXPECT_EQ(x.rst_reason, "NO_SOCKET");
+  expect_reason(x, "NO_SOCKET");
   EXPECT_FALSE(x.reset.sender.has_value()) << "no socket, no process: the peer's stack answered";
   ASSERT_TRUE(x.reset.receiver);
   EXPECT_EQ(x.reset.receiver->pid, pid(o.client_pid));
@@ -159,7 +161,7 @@ TEST_F(Causes, ForgedResetFromTheWire_IsRemoteUnknown) {
 TEST_F(Causes, BareAckToListener_IsProtocolViolation) {
   const ScenarioOutcome o = run_protocol_violation();
   const Explanation x = traced(o);
-  EXPECT_EQ(x.rst_reason, "TCP_FLAGS") << "an ACK to a listener";
+  expect_reason(x, "TCP_FLAGS");
   EXPECT_EQ(x.reset.remote.port, o.server_port);
   EXPECT_EQ(x.reset.local.port, 1) << "the forged source port gets the RST";
   EXPECT_FALSE(x.reset.receiver.has_value());
@@ -252,7 +254,7 @@ TEST_F(Silent, KeepaliveTimeout_PeerStoppedAnswering) {
   const auto x = reset_on_port(o.server_port);
   ASSERT_TRUE(x) << "no reset traced";
   EXPECT_EQ(x->cause, "keepalive_timeout");
-  EXPECT_EQ(x->rst_reason, "TCP_KEEPALIVE_TIMEOUT");
+  expect_reason(*x, "TCP_KEEPALIVE_TIMEOUT");
   ASSERT_TRUE(x->reset.sender) << "the client's kernel gave up and reset";
   EXPECT_EQ(x->reset.sender->pid, static_cast<uint32_t>(o.client_pid));
   EXPECT_FALSE(x->reset.actor.has_value()) << "a timer, not a task, sent it";
@@ -273,17 +275,28 @@ TEST_F(DisposableKernel, OrphanMemoryPressure) {
   const char* disposable = std::getenv("CONNRESET_DISPOSABLE_KERNEL");
   ASSERT_TRUE(disposable && std::string(disposable) == "1")
       << "refusing to change the host-wide sysctl net.ipv4.tcp_max_orphans outside a VM";
-  FILE* f = std::fopen("/proc/sys/net/ipv4/tcp_max_orphans", "r+");
-  ASSERT_NE(f, nullptr);
-  char old[32] = {};
-  ASSERT_NE(std::fgets(old, sizeof(old), f), nullptr);
-  std::rewind(f);
-  std::fputs("0\n", f);
-  std::fclose(f);
+  const char* sysctl = "/proc/sys/net/ipv4/tcp_max_orphans";  // host-wide: not in our netns
+  std::string old;
+  in_host_netns([&] {
+    if (FILE* f = std::fopen(sysctl, "r")) {
+      char buf[32] = {};
+      if (std::fgets(buf, sizeof(buf), f)) old = buf;
+      std::fclose(f);
+    }
+    if (FILE* f = std::fopen(sysctl, "w")) {
+      std::fputs("0\n", f);
+      std::fclose(f);
+    }
+  });
+  ASSERT_FALSE(old.empty()) << "cannot read " << sysctl;
   const ScenarioOutcome o = run_orphan_memory_pressure();
-  f = std::fopen("/proc/sys/net/ipv4/tcp_max_orphans", "w");
-  std::fputs(old, f);
-  std::fclose(f);
+  in_host_netns([&] {
+    if (FILE* f = std::fopen(sysctl, "w")) {
+      std::fputs(old.c_str(), f);
+      std::fclose(f);
+    }
+  });
+  ASSERT_TRUE(o.ok()) << o.error;
   const auto x = reset_on_port(o.server_port);
   ASSERT_TRUE(x) << "no reset traced";
   EXPECT_EQ(x->cause, "orphan_memory_pressure");

@@ -83,10 +83,8 @@ int wait_exit(pid_t pid) {
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string err;
-    static uint32_t ns = enter_private_netns(&err);
-    ASSERT_NE(ns, 0u) << err;
-    netns_ = ns;
+    netns_ = private_netns();
+    ASSERT_NE(netns_, 0u);
   }
   uint32_t netns_ = 0;
 };

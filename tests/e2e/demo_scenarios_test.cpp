@@ -17,7 +17,7 @@ TEST_F(DemoScenarios, UnreadDataAtClose_BlamesTheServerThatClosed) {
   const auto x = reset_on_port(o.server_port);
   ASSERT_TRUE(x) << "no reset traced";
   EXPECT_EQ(x->cause, "unread_data_at_close");
-  EXPECT_EQ(x->rst_reason, "TCP_ABORT_ON_CLOSE");
+  expect_reason(*x, "TCP_ABORT_ON_CLOSE");
   ASSERT_TRUE(x->reset.sender);
   EXPECT_EQ(x->reset.sender->pid, static_cast<uint32_t>(o.server_pid));
   EXPECT_EQ(x->reset.sender->comm, o.server_comm);

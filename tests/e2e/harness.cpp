@@ -1,5 +1,11 @@
 #include "e2e/harness.h"
 
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <thread>
+
 #include "scenarios/netns.h"
 
 namespace connreset::e2e {
@@ -17,12 +23,31 @@ FamilyChoice family() { return g_family; }
 const std::string& family_name() { return g_family_name; }
 uint32_t LiveTest::netns() { return g_netns; }
 
-void LiveTest::SetUp() {
+uint32_t private_netns() {
   if (g_netns == 0) {
     std::string err;
     g_netns = enter_private_netns(&err);
-    ASSERT_NE(g_netns, 0u) << "cannot create a private network namespace: " << err;
+    if (g_netns == 0) ADD_FAILURE() << "cannot create a private network namespace: " << err;
   }
+  return g_netns;
+}
+
+void in_host_netns(const std::function<void()>& fn) {
+  std::thread t([&] {
+    const int fd = open("/proc/1/ns/net", O_RDONLY | O_CLOEXEC);
+    // setns() moves only this thread
+    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
+      ADD_FAILURE() << "cannot enter the host network namespace";
+    } else {
+      fn();
+    }
+    if (fd >= 0) close(fd);
+  });
+  t.join();
+}
+
+void LiveTest::SetUp() {
+  ASSERT_NE(private_netns(), 0u);
   options_.command = "e2e";
   options_.family = g_family;
   if (filter_netns_) options_.filter.netns = g_netns;
@@ -38,6 +63,23 @@ void LiveTest::TearDown() {
   const RunStats st = session_->finish();
   EXPECT_EQ(st.lost, 0u) << "kernel events were lost";
   EXPECT_EQ(st.decode_errors, 0u);
+}
+
+bool LiveTest::reasons_available() const {
+  for (const PlanEntry& e : session_->plan().entries) {
+    if (e.probe->name == "reset_sent") return e.chosen && e.chosen->family == ProbeFamily::Tracepoint;
+  }
+  return false;
+}
+
+bool LiveTest::keys_survive_time_wait() const { return !session_->plan().uses(ProbeFamily::Kprobe); }
+
+void LiveTest::expect_reason(const Explanation& x, const std::string& reason) const {
+  if (reasons_available()) {
+    EXPECT_EQ(x.rst_reason, reason);
+  } else {
+    EXPECT_EQ(x.rst_reason, "") << "no reason can be read by this plan";
+  }
 }
 
 std::optional<Explanation> LiveTest::reset_on_port(uint16_t port) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,12 @@
 namespace connreset::e2e {
 
 void set_family(FamilyChoice family, const std::string& name);
+// The one private network namespace of this test process (entered on first use):
+// the whole binary may run in one process (VMs), so every fixture must share it.
+uint32_t private_netns();
+// Runs fn in a thread that sits in the host's (pid 1's) network namespace:
+// for host-wide sysctls, which a private namespace does not show.
+void in_host_netns(const std::function<void()>& fn);
 FamilyChoice family();
 const std::string& family_name();
 
@@ -27,6 +34,13 @@ class LiveTest : public ::testing::Test {
   std::optional<Explanation> reset_on_port(uint16_t port);
   std::vector<Explanation> resets_on_port(uint16_t port);
   static uint32_t netns();
+  // What the attach plan in use can know: the kernel's RST reason needs the
+  // 6.10+ tracepoint; sockets keep their key into TIME_WAIT unless kprobes
+  // force address keys.
+  bool reasons_available() const;
+  bool keys_survive_time_wait() const;
+  // Equal to the expected reason where the plan reads reasons, empty elsewhere.
+  void expect_reason(const Explanation& x, const std::string& reason) const;
 
   CollectingSink sink_;
   std::unique_ptr<LiveSession> session_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace connreset {
 namespace {
 
@@ -30,7 +32,8 @@ TEST(AttachPlan, Kernel618_AllTracepoints) {
   EXPECT_TRUE(p.usable());
   const auto progs = p.programs();
   EXPECT_EQ(progs.size(), 5u);
-  EXPECT_EQ(entry(p, "recv_result").chosen->program, "tp_recv_length");
+  EXPECT_EQ(entry(p, "recv_result").chosen->programs.front(), "tp_recv_length");
+  EXPECT_FALSE(p.uses(ProbeFamily::Kprobe));
 }
 
 TEST(AttachPlan, NoRecvTracepoint_StillUsableWithoutRecvResults) {
@@ -66,6 +69,59 @@ TEST(AttachPlan, NoBtf_Unusable) {
   f.btf_error = "No such file or directory";
   const AttachPlan p = make_attach_plan(f, FamilyChoice::Auto);
   EXPECT_FALSE(p.usable());
+}
+
+KernelFeatures kernel_6_1() {
+  KernelFeatures f = kernel_6_18();
+  f.release = "6.1.0";
+  f.tcp_send_reset_args = 2;
+  f.rst_reason_enum = false;
+  f.btf_tracepoints = {"tcp_send_reset", "tcp_receive_reset", "inet_sock_set_state"};
+  f.btf_funcs = {{"tcp_send_active_reset", 2}, {"tcp_v4_send_reset", 2}, {"tcp_v6_send_reset", 2},
+                 {"tcp_reset", 2},  {"tcp_set_state", 2},  {"__tcp_close", 2},
+                 {"tcp_recvmsg", 5}, {"tcp_sendmsg", 3}};
+  for (const auto& [fn, n] : f.btf_funcs) f.kallsyms.insert(fn);
+  f.fentry_error = "";
+  f.kprobe_error = "";
+  return f;
+}
+
+TEST(AttachPlan, Kernel61Auto_TracepointsWhereTheySuffice_FentryForResetsAndRecv) {
+  const AttachPlan p = make_attach_plan(kernel_6_1(), FamilyChoice::Auto);
+  ASSERT_TRUE(p.usable()) << p.problems.front();
+  EXPECT_EQ(entry(p, "reset_received").chosen->family, ProbeFamily::Tracepoint);
+  EXPECT_EQ(entry(p, "reset_sent").chosen->family, ProbeFamily::Fentry);
+  EXPECT_NE(entry(p, "reset_sent").why.find("6.10"), std::string::npos) << "says why the tracepoint lost";
+  EXPECT_EQ(entry(p, "recv_result").chosen->programs.front(), "fx_recvmsg");
+  const auto progs = p.programs();
+  EXPECT_NE(std::find(progs.begin(), progs.end(), "fe_v6_send_reset"), progs.end()) << "optional v6 attached";
+}
+
+TEST(AttachPlan, Kernel515_RecvmsgWithNonblock_PicksTheMatchingFexit) {
+  KernelFeatures f = kernel_6_1();
+  f.btf_funcs["tcp_recvmsg"] = 6;
+  const AttachPlan p = make_attach_plan(f, FamilyChoice::Fentry);
+  ASSERT_TRUE(p.usable());
+  EXPECT_EQ(entry(p, "recv_result").chosen->programs.front(), "fx_recvmsg_nb");
+}
+
+TEST(AttachPlan, FentryRefused_KprobeFamilyStillWorks_AndKeysByPointer) {
+  KernelFeatures f = kernel_6_1();
+  f.fentry_error = "load refused: Operation not permitted";
+  const AttachPlan fentry = make_attach_plan(f, FamilyChoice::Fentry);
+  ASSERT_FALSE(fentry.usable());
+  EXPECT_NE(fentry.problems.front().find("Operation not permitted"), std::string::npos);
+  const AttachPlan kprobe = make_attach_plan(f, FamilyChoice::Kprobe);
+  ASSERT_TRUE(kprobe.usable());
+  EXPECT_TRUE(kprobe.uses(ProbeFamily::Kprobe));
+  const auto progs = kprobe.programs();
+  EXPECT_NE(std::find(progs.begin(), progs.end(), "kr_recvmsg"), progs.end());
+}
+
+TEST(AttachPlan, ForcedTracepointOn61_UnusableWithTheReason) {
+  const AttachPlan p = make_attach_plan(kernel_6_1(), FamilyChoice::Tracepoint);
+  ASSERT_FALSE(p.usable());
+  EXPECT_NE(p.problems.front().find("reset_sent"), std::string::npos);
 }
 
 TEST(AttachPlan, ParseFamily) {

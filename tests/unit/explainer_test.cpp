@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "correlate/correlator.h"
 #include "explain/causes.h"
 #include "unit/event_builder.h"
 
@@ -100,6 +101,53 @@ TEST(Explain, ProcessNamesAreEscapedInSentences) {
   const Explanation x = explain(c);
   EXPECT_EQ(x.because.find('\x1b'), std::string::npos);
   EXPECT_NE(x.because.find("evil\\x1b[2J[1]"), std::string::npos) << x.because;
+}
+
+}  // namespace
+}  // namespace connreset
+
+namespace connreset {
+namespace {
+
+using namespace connreset::testing;
+
+// Kernels/families without RST reasons: the same causes from the socket state.
+Event no_reason(uint8_t st, uint8_t shutdown, bool is_active = true, bool orphan = false) {
+  Event e = base(EventType::ResetSent, 1, Conn{11, ep(80), ep(40000)}, task(1, "srv"));
+  e.reason = RstReason::Unavailable;
+  e.active = is_active;
+  e.state = st;
+  e.shutdown = shutdown;
+  e.orphan = orphan;
+  return e;
+}
+
+TEST(ClassifyWithoutReason, EachCauseFromTheSocketState) {
+  ResetCase linger2 = sent_only(no_reason(tcp::kClose, 3, true, true));
+  linger2.sender_prev_state = tcp::kFinWait2;
+  EXPECT_EQ(classify(linger2), "fin_wait2_timeout");
+  ResetCase memory = sent_only(no_reason(tcp::kClose, 3, true, true));
+  memory.sender_prev_state = tcp::kFinWait1;
+  EXPECT_EQ(classify(memory), "orphan_memory_pressure");
+  Event keepalive = no_reason(tcp::kEstablished, 0);
+  keepalive.keepalive = true;
+  keepalive.probes_out = 2;
+  EXPECT_EQ(classify(sent_only(keepalive)), "keepalive_timeout");
+  EXPECT_FALSE(reset_sent_in_task_context(keepalive)) << "a timer sent it, not current";
+  EXPECT_EQ(classify(sent_only(no_reason(tcp::kEstablished, 0))), "socket_destroyed");
+  EXPECT_TRUE(reset_sent_in_task_context(no_reason(tcp::kEstablished, 0)));
+  EXPECT_EQ(classify(sent_only(no_reason(tcp::kClose, 0))), "disconnect");
+  EXPECT_EQ(classify(sent_only(no_reason(tcp::kClose, 3, false))), "data_after_close");
+  EXPECT_EQ(classify(sent_only(no_reason(tcp::kListen, 0, false))), "protocol_violation");
+  Event tw = no_reason(tcp::kTimeWait, 0, false);
+  tw.timewait = true;
+  EXPECT_EQ(classify(sent_only(tw)), "write_after_peer_close");
+}
+
+TEST(ClassifyWithoutReason, RefusedFromTheReceiverAloneWhenTheNoSocketRstIsNotSeen) {
+  ResetCase c;
+  c.received = rst_received(1, Conn{22, ep(40000), ep(9)}, task(1, "x"), tcp::kSynSent);
+  EXPECT_EQ(classify(c), "connection_refused");
 }
 
 }  // namespace
