@@ -11,7 +11,7 @@
 # Environment:
 #   CONNRESET_E2E_BIN      test binary (default build/tests/connreset_e2e, relative to the repo)
 #   CONNRESET_E2E_ARGS     extra arguments for it (split on blanks)
-#   CONNRESET_VM_FAMILIES  probe families (default "tracepoint fentry kprobe")
+#   CONNRESET_VM_FAMILIES  probe families (default "auto tracepoint fentry kprobe"; auto = what users get)
 #   CONNRESET_VM_LOGDIR    where the console logs go (default: a new directory under /tmp)
 #   CONNRESET_VM_*         passed on to run-in-vm.sh (cache, timeout, env, extra files, ...)
 set -euo pipefail
@@ -32,7 +32,7 @@ done
 
 kernels=("$@")
 ((${#kernels[@]})) || kernels=(6.1 6.12)
-read -r -a families <<<"${CONNRESET_VM_FAMILIES:-tracepoint fentry kprobe}"
+read -r -a families <<<"${CONNRESET_VM_FAMILIES:-auto tracepoint fentry kprobe}"
 read -r -a e2e_args <<<"${CONNRESET_E2E_ARGS:-}"
 bin=${CONNRESET_E2E_BIN:-build/tests/connreset_e2e}
 [[ $bin == /* ]] || bin=$root/$bin

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 
 #include "scenarios/kit.h"
 #include "scenarios/packets.h"
@@ -458,11 +459,41 @@ ScenarioOutcome run_ignored_reset() {
       });
 }
 
-ScenarioOutcome run_orphan_memory_pressure() {
+ScenarioOutcome run_orphan_memory_pressure(const std::function<void()>& limit_orphans,
+                                           const std::function<void()>& restore) {
   ScenarioOutcome o = outcome("orphan_memory_pressure",
                               "with net.ipv4.tcp_max_orphans = 0, a clean close becomes an RST",
                               "orphan_memory_pressure");
-  return run_pair(
+  // tcp_too_many_orphans() compares a cached orphan count (refreshed every 100 ms)
+  // with the limit: first leave one long-lived orphan (FIN_WAIT2, TCP_LINGER2 120 s).
+  int holder_done[2];
+  if (pipe(holder_done) != 0) {
+    o.error = "pipe";
+    return o;
+  }
+  Listener l = listen_loopback();
+  const pid_t orphaner = fork();
+  if (orphaner == 0) {
+    child_setup("cr-orphaner");
+    const int fd = accept(l.fd, nullptr, nullptr);
+    const int linger2 = 120;
+    setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &linger2, sizeof(linger2));
+    close(fd);
+    child_exit(0);
+  }
+  const pid_t holder = fork();
+  if (holder == 0) {
+    child_setup("cr-holder");
+    const int fd = connect_to(l.port);  // never closes until told: the peer stays an orphan
+    (void)fd;
+    wait_fd(holder_done[0]);
+    child_exit(0);
+  }
+  close(l.fd);
+  reap(orphaner);
+  usleep(300'000);  // the orphan counter cache sees it
+  limit_orphans();
+  o = run_pair(
       o,
       [](int fd, int) {
         if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
@@ -470,6 +501,12 @@ ScenarioOutcome run_orphan_memory_pressure() {
         child_exit(0);
       },
       plain_client);
+  restore();
+  signal_fd(holder_done[1]);
+  reap(holder);
+  close(holder_done[0]);
+  close(holder_done[1]);
+  return o;
 }
 
 }  // namespace connreset

@@ -2,6 +2,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,8 +59,10 @@ ScenarioOutcome run_ignored_reset();
 // netns_scenarios.cpp
 ScenarioOutcome run_cross_netns_unread();
 ScenarioOutcome run_keepalive_timeout();
-// Needs net.ipv4.tcp_max_orphans = 0, a host-wide sysctl: the caller sets it (VMs only).
-ScenarioOutcome run_orphan_memory_pressure();
+// Needs net.ipv4.tcp_max_orphans = 0, a host-wide sysctl: limit_orphans() sets it and
+// restore() puts it back, around the close (VMs only).
+ScenarioOutcome run_orphan_memory_pressure(const std::function<void()>& limit_orphans,
+                                           const std::function<void()>& restore);
 
 const std::vector<Scenario>& demo_scenarios();
 
