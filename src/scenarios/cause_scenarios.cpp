@@ -158,12 +158,7 @@ ScenarioOutcome run_killed_with_unread() {
         raise(SIGKILL);  // the kernel closes the fds of the dying process
         child_exit(kSetupFailed);
       },
-      [](uint16_t port) {
-        const int fd = connect_to(port);
-        if (fd < 0) child_exit(kSetupFailed);
-        if (!send_filler(fd, kRequestHead + kUnreadScenarioBytes)) child_exit(kSetupFailed);
-        read_to_end_and_exit(fd);
-      });
+      unread_request_client);
 }
 
 ScenarioOutcome run_fork_shared_close() {
@@ -196,12 +191,7 @@ ScenarioOutcome run_fork_shared_close() {
         (void)!write(report[1], &worker, sizeof(worker));
         child_exit(reap(worker) == 0 ? 0 : kSetupFailed);
       },
-      [](uint16_t port) {
-        const int fd = connect_to(port);
-        if (fd < 0) child_exit(kSetupFailed);
-        if (!send_filler(fd, kRequestHead + kUnreadScenarioBytes)) child_exit(kSetupFailed);
-        read_to_end_and_exit(fd);
-      });
+      unread_request_client);
   close(report[1]);
   pid_t worker = 0;
   if (read(report[0], &worker, sizeof(worker)) == sizeof(worker)) o.actor_pid = worker;
@@ -226,17 +216,8 @@ ScenarioOutcome run_fd_passed_close() {
   if (handler == 0) {
     child_setup("cr-handler");
     close(unix_pair[0]);
-    char byte;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    if (recvmsg(unix_pair[1], &msg, 0) != 1) child_exit(kSetupFailed);
-    int fd = -1;
-    std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(fd));
+    const int fd = recv_fd(unix_pair[1]);
+    if (fd < 0) child_exit(kSetupFailed);
     // only once the server closed its copy is this close the last reference
     if (!wait_fd(server_let_go[0])) child_exit(kSetupFailed);
     if (!wait_unread(fd, static_cast<int>(kUnreadScenarioBytes))) child_exit(kSetupFailed);
@@ -248,30 +229,12 @@ ScenarioOutcome run_fd_passed_close() {
       o,
       [unix_pair, server_let_go](int fd, int) {
         if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
-        char byte = 'f';
-        iovec iov{&byte, 1};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof(control);
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &fd, sizeof(fd));
-        if (sendmsg(unix_pair[0], &msg, 0) != 1) child_exit(kSetupFailed);
+        if (!send_fd(unix_pair[0], fd)) child_exit(kSetupFailed);
         close(fd);
         signal_fd(server_let_go[1]);
         child_exit(0);
       },
-      [](uint16_t port) {
-        const int fd = connect_to(port);
-        if (fd < 0) child_exit(kSetupFailed);
-        if (!send_filler(fd, kRequestHead + kUnreadScenarioBytes)) child_exit(kSetupFailed);
-        read_to_end_and_exit(fd);
-      });
+      unread_request_client);
   close(unix_pair[0]);
   close(server_let_go[1]);
   if (reap(handler) != 0 && o.ok()) o.error = "handler failed";

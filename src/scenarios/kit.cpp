@@ -105,6 +105,45 @@ int connect_to(uint16_t port) {
   return fd;
 }
 
+void unread_request_client(uint16_t port) {
+  const int fd = connect_to(port);
+  if (fd < 0) child_exit(kSetupFailed);
+  if (!send_filler(fd, kRequestHead + kUnreadScenarioBytes)) child_exit(kSetupFailed);
+  read_to_end_and_exit(fd);
+}
+
+bool send_fd(int unix_sock, int fd) {
+  char byte = 'f';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+  return sendmsg(unix_sock, &msg, 0) == 1;
+}
+
+int recv_fd(int unix_sock) {
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  if (recvmsg(unix_sock, &msg, 0) != 1 || !CMSG_FIRSTHDR(&msg)) return -1;
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(fd));
+  return fd;
+}
+
 void signal_fd(int fd) {
   const char go = 'g';
   (void)!write(fd, &go, 1);

@@ -30,6 +30,11 @@ bool recv_exactly(int fd, size_t len);
 bool wait_unread(int fd, int want);
 bool wait_tcp_state(int fd, uint8_t state);
 int connect_to(uint16_t port);  // fd, or -errno
+// The client of every unread-data scenario: sends the request head plus
+// kUnreadScenarioBytes the server will never read, then reads to the end.
+[[noreturn]] void unread_request_client(uint16_t port);
+bool send_fd(int unix_sock, int fd);  // SCM_RIGHTS
+int recv_fd(int unix_sock);           // -1 on failure
 void signal_fd(int fd);          // one byte: "go on"
 bool wait_fd(int fd);            // waits for that byte (or EOF: false)
 

@@ -34,12 +34,7 @@ ScenarioOutcome run_unread_data_at_close() {
         close(fd);
         child_exit(0);
       },
-      [](uint16_t port) {
-        const int fd = connect_to(port);
-        if (fd < 0) child_exit(kSetupFailed);
-        if (!send_filler(fd, kRequestHead + kUnreadScenarioBytes)) child_exit(kSetupFailed);
-        read_to_end_and_exit(fd);
-      });
+      unread_request_client);
 }
 
 ScenarioOutcome run_linger_zero_close() {

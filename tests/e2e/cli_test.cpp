@@ -13,72 +13,11 @@
 #include <vector>
 
 #include "e2e/harness.h"
+#include "e2e/subprocess.h"
 #include "scenarios/netns.h"
 
 namespace connreset::e2e {
 namespace {
-
-struct Child {
-  pid_t pid = -1;
-  int out = -1;  // stdout
-  int err = -1;  // stderr
-};
-
-Child spawn(const std::vector<std::string>& args) {
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return {};
-  Child c;
-  c.pid = fork();
-  if (c.pid == 0) {
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  c.out = out[0];
-  c.err = err[0];
-  return c;
-}
-
-// Reads one line from fd, waiting up to timeout. "" at EOF/timeout.
-std::string read_line(int fd, std::string& buffer, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (auto nl = buffer.find('\n'); nl != std::string::npos) {
-      std::string line = buffer.substr(0, nl);
-      buffer.erase(0, nl + 1);
-      return line;
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return "";
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
-    char chunk[4096];
-    const ssize_t n = read(fd, chunk, sizeof(chunk));
-    if (n <= 0) return "";
-    buffer.append(chunk, static_cast<size_t>(n));
-  }
-}
-
-std::string read_all(int fd) {
-  std::string s;
-  char chunk[4096];
-  ssize_t n;
-  while ((n = read(fd, chunk, sizeof(chunk))) > 0) s.append(chunk, static_cast<size_t>(n));
-  return s;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 class Cli : public ::testing::Test {
  protected:
@@ -90,7 +29,7 @@ class Cli : public ::testing::Test {
 };
 
 TEST_F(Cli, TraceJson_ExplainsTheResetWithTheDesignFields) {
-  Child c = spawn({CONNRESET_BINARY, "trace", "--json", "--duration", "8", "--probes",
+  Proc c = spawn({CONNRESET_BINARY, "trace", "--json", "--duration", "8", "--probes",
                    family_name(), "--settle-ms", "200", "--netns", std::to_string(netns_)});
   ASSERT_GT(c.pid, 0);
   std::string buf;
@@ -127,7 +66,7 @@ TEST_F(Cli, TraceJson_ExplainsTheResetWithTheDesignFields) {
 }
 
 TEST_F(Cli, Doctor_SaysTracingWorks) {
-  Child c = spawn({CONNRESET_BINARY, "doctor", "--probes", family_name()});
+  Proc c = spawn({CONNRESET_BINARY, "doctor", "--probes", family_name()});
   const std::string out = read_all(c.out);
   EXPECT_EQ(wait_exit(c.pid), 0) << out;
   EXPECT_NE(out.find("verdict: tracing works"), std::string::npos) << out;
@@ -135,14 +74,14 @@ TEST_F(Cli, Doctor_SaysTracingWorks) {
 }
 
 TEST_F(Cli, UnknownOption_ClearErrorNonZeroExit) {
-  Child c = spawn({CONNRESET_BINARY, "trace", "--no-such-option"});
+  Proc c = spawn({CONNRESET_BINARY, "trace", "--no-such-option"});
   const std::string err = read_all(c.err);
   EXPECT_NE(wait_exit(c.pid), 0);
   EXPECT_NE(err.find("no-such-option"), std::string::npos) << err;
 }
 
 TEST_F(Cli, BadNetnsPath_ClearErrorNonZeroExit) {
-  Child c = spawn({CONNRESET_BINARY, "trace", "--netns", "/no/such/ns", "--duration", "1"});
+  Proc c = spawn({CONNRESET_BINARY, "trace", "--netns", "/no/such/ns", "--duration", "1"});
   const std::string err = read_all(c.err);
   EXPECT_EQ(wait_exit(c.pid), 2);
   EXPECT_NE(err.find("/no/such/ns"), std::string::npos) << err;
@@ -150,7 +89,7 @@ TEST_F(Cli, BadNetnsPath_ClearErrorNonZeroExit) {
 
 TEST_F(Cli, Unprivileged_DoctorNamesTheMissingCapability) {
   // drop to nobody in the child: doctor must say what is missing and fail
-  Child c = spawn({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+  Proc c = spawn({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                    "--inh-caps=-all", CONNRESET_BINARY, "doctor"});
   const std::string out = read_all(c.out);
   EXPECT_EQ(wait_exit(c.pid), 1) << out;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "e2e/harness.h"
+#include "e2e/subprocess.h"
 #include "scenarios/netns.h"
 
 namespace connreset::e2e {
@@ -32,34 +33,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-struct Proc {
-  pid_t pid = -1;
-  int out = -1;
-  int err = -1;
-};
-
-Proc spawn(const std::vector<std::string>& args) {
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return {};
-  Proc p;
-  p.pid = fork();
-  if (p.pid == 0) {
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  p.out = out[0];
-  p.err = err[0];
-  return p;
-}
-
-// Reads from fd until `want` shows up (true) or the timeout passes.
 bool wait_for_text(int fd, std::string& seen, const std::string& want, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (seen.find(want) == std::string::npos) {
@@ -73,21 +46,6 @@ bool wait_for_text(int fd, std::string& seen, const std::string& want, std::chro
     seen.append(buf, static_cast<size_t>(n));
   }
   return true;
-}
-
-std::string read_all(int fd) {
-  std::string s;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) s.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return s;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 struct Ran {
