@@ -17,6 +17,7 @@ CONNRESET_PACKAGES=(
   libcli11-dev nlohmann-json3-dev libgtest-dev googletest libbenchmark-dev libnl-3-dev libnl-route-3-dev
   iproute2 util-linux procps
   clang-14 libclang-rt-14-dev
+  bpftrace python3  # scripts/bench.sh: the outside anchor, the bench driver
 )
 
 install_deps() {

@@ -16,6 +16,13 @@ log "ctest: unit and e2e on $(uname -r)"
 log "DisposableKernel.* (host-wide sysctls) left out here; scripts/vmtest.sh runs it in VMs"
 ctest --test-dir "$CONNRESET_BUILD" --output-on-failure -j1 -E '^DisposableKernel\.'
 
+# benchmarks are not timed tests: only check that the bench runs briefly and prints every row
+if [ "${CONNRESET_SKIP_BENCH:-0}" != 1 ]; then
+  log "bench: scripts/bench.sh --quick prints every row"
+  CONNRESET_BENCH_SKIP_SETUP=1 "$CONNRESET_ROOT/scripts/bench.sh" --quick >"$CONNRESET_BUILD/bench-quick.txt"
+  python3 "$CONNRESET_ROOT/bench/check_rows.py" "$CONNRESET_BUILD/bench-quick.txt"
+fi
+
 # libFuzzer on the journal reader: a separate clang build, bounded run time.
 fuzz_build="$CONNRESET_BUILD-fuzz"
 log "fuzz: journal reader for ${CONNRESET_FUZZ_SECONDS:-30} s (clang, ASan+UBSan; build in $fuzz_build)"

@@ -1,0 +1,607 @@
+#!/usr/bin/env python3
+"""The cost of tracing, measured (issue #6). Driven by scripts/bench.sh.
+
+Workloads (bench/loadgen, loopback, pinned to CPU 1) x variants (no tracer,
+`connreset trace` to a file, `connreset record`, a bpftrace anchor on the same
+tracepoints; tracers pinned to CPU 0), interleaved and repeated; medians and
+ratios to the no-tracer baseline. Then: per-program kernel cost from bpf_stats
+(separate runs, because bpf_stats itself costs two clock reads per run), lost
+events at the highest reset rate (2 workers, unpinned), user-space pipeline
+throughput (Google Benchmark) and memory with many open connections.
+
+Standard library only. Prints a table, or one JSON document with --json.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+WORKLOADS = [
+    # name, loadgen args, unit
+    ("recv-heavy", ["pingpong", "--conns", "64", "--msg", "16"], "msgs/s"),
+    ("churn", ["churn"], "conns/s"),
+    ("reset-storm", ["storm", "--unread", "64"], "resets/s"),
+]
+VARIANTS = ["none", "trace", "record", "bpftrace"]
+TARGETS = {"recv-heavy": 0.97, "churn": 0.95}  # min throughput ratio with tracing
+RECV_PROG_TARGET_NS = 100.0
+RSS_TARGET_KIB = 64 * 1024
+PIPELINE_TARGET_EPS = 1_000_000
+
+# tracepoints every variant attaches to, in bench/bpftrace/anchor.bt's order (bpftrace loads its
+# programs in script order and names them after the probe, truncated to 15 characters)
+TRACEPOINTS = ["sock_recv_length", "sock_send_length", "inet_sock_set_state", "tcp_send_reset",
+               "tcp_receive_reset"]
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+WORKLOAD_CPU = "1"
+TRACER_CPU = "0"
+
+
+def log(msg):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+# ---- /proc helpers ---------------------------------------------------------------
+
+def proc_cpu_s(pid):
+    """user+sys CPU seconds of a whole process (all threads)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def proc_status_kib(pid, key):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def bpf_fds(pid):
+    """BPF programs and maps a process holds: {prog_id: {...}}, map memlock bytes, link count."""
+    progs, map_memlock, links = {}, 0, 0
+    try:
+        fds = os.listdir(f"/proc/{pid}/fdinfo")
+    except OSError:
+        return progs, map_memlock, links
+    for fd in fds:
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                info = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+        except OSError:
+            continue
+        info = {k.strip(): v.strip() for k, v in info.items()}
+        if "link_id" in info:
+            links += 1
+            if "prog_id" in info and "tp_name" in info:
+                progs.setdefault(int(info["prog_id"]), {})["tp"] = info["tp_name"]
+        elif "prog_id" in info:
+            p = progs.setdefault(int(info["prog_id"]), {})
+            p["run_time_ns"] = int(info.get("run_time_ns", 0))
+            p["run_cnt"] = int(info.get("run_cnt", 0))
+        elif "map_id" in info:
+            map_memlock += int(info.get("memlock", 0))
+    return progs, map_memlock, links
+
+
+def prog_names(ids):
+    try:
+        out = subprocess.run(["bpftool", "prog", "show", "--json"], capture_output=True, text=True,
+                             timeout=20).stdout
+        return {p["id"]: p.get("name", "?") for p in json.loads(out) if p.get("id") in ids}
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return {}
+
+
+def set_bpf_stats(on):
+    try:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write("1" if on else "0")
+        return True
+    except OSError:
+        return False
+
+
+def get_bpf_stats():
+    try:
+        with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
+
+
+# ---- tracers -------------------------------------------------------------------------
+
+class Tracer:
+    """One tracer process, pinned, output to a file; stopped with SIGINT."""
+    journals = 0
+
+    def __init__(self, variant, args, tmpdir, cpu=TRACER_CPU):
+        self.variant = variant
+        self.out_path = os.path.join(tmpdir, f"{variant}.out")
+        self.err_path = os.path.join(tmpdir, f"{variant}.err")
+        self.extra = {}
+        cmd = self.command(variant, args, tmpdir)
+        if cpu is not None:
+            cmd = ["taskset", "-c", cpu] + cmd
+        self.out = open(self.out_path, "w")
+        self.err = open(self.err_path, "w")
+        env = dict(os.environ, BPFTRACE_MAP_KEYS_MAX="65536")
+        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err, env=env,
+                                     cwd=tmpdir)
+        self.pid = self.proc.pid
+        self.wait_attached(args)
+
+    @staticmethod
+    def command(variant, args, tmpdir):
+        if variant == "trace":
+            return [args.connreset, "trace", "--json"] + args.trace_args
+        if variant == "record":
+            Tracer.journals += 1
+            journal = os.path.join(tmpdir, f"journal-{Tracer.journals}")
+            Tracer.last_journal = journal
+            return [args.connreset, "record", "--out", journal] + args.trace_args
+        if variant == "bpftrace":
+            return ["bpftrace", "-B", "line", args.anchor]
+        raise ValueError(variant)
+
+    def ready(self):
+        if self.variant == "trace":
+            return os.path.getsize(self.out_path) > 0  # the meta line: written after attach
+        if self.variant == "bpftrace":
+            with open(self.out_path) as f:
+                return "READY" in f.read(4096)  # BEGIN runs once every probe is attached
+        if self.variant == "record":
+            with open(self.err_path) as f:
+                return "journaling to" in f.read(4096)  # printed once attached
+        _, _, links = bpf_fds(self.pid)
+        return links >= 4
+
+    def wait_attached(self, args, timeout=60):
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.variant} exited early (rc {self.proc.returncode}): "
+                                   + open(self.err_path).read()[-2000:])
+            if self.ready():
+                time.sleep(0.2)
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.variant} did not attach within {timeout}s")
+
+    def snapshot(self):
+        progs, memlock, _ = bpf_fds(self.pid)
+        return {"cpu_s": proc_cpu_s(self.pid), "progs": progs, "map_memlock": memlock,
+                "hwm_kib": proc_status_kib(self.pid, "VmHWM"),
+                "rss_kib": proc_status_kib(self.pid, "VmRSS")}
+
+    def stop(self, timeout=30):
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.out.close()
+        self.err.close()
+        with open(self.out_path, errors="replace") as f:
+            out = f.read()
+        with open(self.err_path, errors="replace") as f:
+            err = f.read()
+        if self.variant == "record":
+            shutil.rmtree(Tracer.last_journal, ignore_errors=True)
+        return parse_tracer_output(self.variant, out, err)
+
+
+def parse_tracer_output(variant, out, err):
+    """events seen by the tracer's user space and events lost, from its own report."""
+    res = {"events": None, "lost": None, "lines": out.count("\n")}
+    if variant == "record":
+        # record journals events and says so on stderr; a rise in lost events is a warning there
+        # ("N kernel events lost (...; T in total)"), so no warning means none lost
+        m = re.search(r"stopped; (\d+) events journaled", err)
+        res["events"] = int(m.group(1)) if m else None
+        totals = [int(x.replace(",", "")) for x in re.findall(r"([\d,]+) in total", err)]
+        res["lost"] = max(totals) if totals else (0 if m else None)
+        return res
+    if variant == "trace":
+        for line in reversed(out.splitlines()):
+            if '"type":"stats"' in line.replace(" ", ""):
+                try:
+                    st = json.loads(line)
+                    res["events"] = st.get("events")
+                    res["lost"] = st.get("lost")
+                    res["sockets_tracked"] = st.get("sockets_tracked")
+                except ValueError:
+                    pass
+                break
+        if res["lost"] is None:  # text output: "lost N" / "N ... lost"
+            m = re.search(r"lost\D{0,20}(\d[\d,]*)", out + err)
+            if m:
+                res["lost"] = int(m.group(1).replace(",", ""))
+    else:
+        res["events"] = sum(1 for l in out.splitlines() if l.startswith(("state", "rst_")))
+        lost = [int(x) for x in re.findall(r"Lost (\d+) events", out + err)]
+        res["lost"] = sum(lost)
+    return res
+
+
+# ---- one measurement -----------------------------------------------------------------
+
+def run_loadgen(args, wl_args, duration, cpu=WORKLOAD_CPU, workers=1):
+    cmd = [args.loadgen] + wl_args + ["--duration", str(duration), "--workers", str(workers)]
+    if cpu is not None:
+        cmd = ["taskset", "-c", cpu] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration * 4 + 60)
+    if p.returncode != 0:
+        raise RuntimeError(f"loadgen failed: {p.stderr}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def measure(args, tmpdir, workload, variant, duration, stats=False, wl_cpu=WORKLOAD_CPU,
+            tracer_cpu=TRACER_CPU, workers=1, trace_extra=None):
+    name, wl_args, _ = workload
+    tracer = None
+    if variant != "none":
+        saved = args.trace_args
+        if trace_extra:
+            args.trace_args = saved + trace_extra
+        try:
+            tracer = Tracer(variant, args, tmpdir, cpu=tracer_cpu)
+        finally:
+            args.trace_args = saved
+        before = tracer.snapshot()
+    lg = run_loadgen(args, wl_args, duration, cpu=wl_cpu, workers=workers)
+    row = {"workload": name, "variant": variant, "ops_per_s": lg["ops_per_s"],
+           "ops": lg["ops"], "errors": lg["errors"], "cpu_us_per_op": lg["cpu_us_per_op"]}
+    if tracer:
+        time.sleep(0.4)  # let the tracer drain its ring buffer (it polls every 100 ms)
+        after = tracer.snapshot()
+        res = tracer.stop()
+        row["tracer_cpu_s"] = (after["cpu_s"] - before["cpu_s"]
+                               if after["cpu_s"] is not None and before["cpu_s"] is not None else None)
+        row["tracer_hwm_kib"] = after["hwm_kib"]
+        row["map_memlock_kib"] = after["map_memlock"] // 1024
+        row.update({k: v for k, v in res.items() if k != "lines"})
+        if stats:
+            progs = {}
+            names = prog_names(set(after["progs"]))
+            ids = sorted(after["progs"])
+            for pid_, p in after["progs"].items():
+                b = before["progs"].get(pid_, {})
+                runs = p.get("run_cnt", 0) - b.get("run_cnt", 0)
+                ns = p.get("run_time_ns", 0) - b.get("run_time_ns", 0)
+                label = p.get("tp") or names.get(pid_)
+                if label is None and variant == "bpftrace" and len(ids) == len(TRACEPOINTS):
+                    label = TRACEPOINTS[ids.index(pid_)]
+                label = next((t for t in TRACEPOINTS if label and t.startswith(label)),
+                             label or f"prog{pid_}")
+                progs[label] = {"runs": runs, "ns_per_run": ns / runs if runs else None}
+            row["progs"] = progs
+    return row
+
+
+# ---- orchestration ---------------------------------------------------------------------
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def throughput_section(args, tmpdir, variants, reps, duration):
+    runs = []
+    for rep in range(reps):
+        for wl in WORKLOADS:
+            order = variants[rep % len(variants):] + variants[:rep % len(variants)]
+            for v in order:
+                log(f"rep {rep + 1}/{reps} {wl[0]:<12} {v}")
+                runs.append(measure(args, tmpdir, wl, v, duration))
+    summary = []
+    for name, _, unit in WORKLOADS:
+        base = median([r["ops_per_s"] for r in runs if r["workload"] == name and r["variant"] == "none"])
+        for v in VARIANTS:
+            rs = [r for r in runs if r["workload"] == name and r["variant"] == v]
+            s = {"workload": name, "variant": v, "unit": unit, "reps": len(rs)}
+            if v not in variants:
+                s["na"] = args.unavailable.get(v, "not run")
+                summary.append(s)
+                continue
+            ops = median([r["ops_per_s"] for r in rs])
+            s["ops_per_s"] = ops
+            s["ops_per_s_all"] = [round(r["ops_per_s"]) for r in rs]
+            s["ratio"] = ops / base if base and ops else None
+            # paired ratios (each run against the baseline of the same repetition) show the spread
+            s["cpu_us_per_op"] = median([r["cpu_us_per_op"] for r in rs])
+            base_cpu = median([r["cpu_us_per_op"] for r in runs
+                               if r["workload"] == name and r["variant"] == "none"])
+            # the same ratio from CPU time per operation: insensitive to the workload being
+            # preempted by other processes on a shared machine
+            s["cpu_ratio"] = base_cpu / s["cpu_us_per_op"] if base_cpu and s["cpu_us_per_op"] else None
+            s["errors"] = sum(r["errors"] for r in rs)
+            if v != "none":
+                cpu = median([r.get("tracer_cpu_s") for r in rs])
+                ev = median([r.get("events") for r in rs])
+                s["tracer_cpu_ms"] = cpu * 1000 if cpu is not None else None
+                s["events"] = ev
+                per_k = [r["tracer_cpu_s"] * 1e9 / r["events"] for r in rs
+                         if r.get("events") and r.get("tracer_cpu_s") is not None]
+                s["tracer_cpu_us_per_1k_events"] = median(per_k)
+                s["peak_rss_kib"] = max((r.get("tracer_hwm_kib") or 0) for r in rs) or None
+                lost = [r.get("lost") for r in rs if r.get("lost") is not None]
+                s["lost"] = sum(lost) if lost else None
+                s["map_memlock_kib"] = median([r.get("map_memlock_kib") for r in rs])
+            t = TARGETS.get(name)
+            if t and v in ("trace", "record") and s["ratio"] is not None:
+                s["target"] = t
+                s["target_met"] = s["ratio"] >= t
+            summary.append(s)
+    return runs, summary
+
+
+def kernel_cost_section(args, tmpdir, variants, duration):
+    rows = []
+    was = get_bpf_stats()
+    if not set_bpf_stats(True):
+        return [{"error": "cannot enable kernel.bpf_stats_enabled"}]
+    try:
+        for wl in WORKLOADS:
+            for v in variants:
+                if v == "none":
+                    continue
+                log(f"bpf_stats {wl[0]:<12} {v}")
+                r = measure(args, tmpdir, wl, v, duration, stats=True)
+                for prog, p in sorted(r.get("progs", {}).items()):
+                    rows.append({"variant": v, "workload": wl[0], "program": prog,
+                                 "runs": p["runs"], "ns_per_run": p["ns_per_run"]})
+    finally:
+        set_bpf_stats(was)
+    return rows
+
+
+def loss_section(args, tmpdir, variants, duration):
+    """Reset storm at the highest rate this machine sustains: 2 workers, nothing pinned."""
+    rows = []
+    storm = WORKLOADS[2]
+    for v in variants:
+        log(f"max-rate reset storm {v}")
+        r = measure(args, tmpdir, storm, v, duration, wl_cpu=None, tracer_cpu=None, workers=2)
+        rows.append({"variant": v, "resets_per_s": r["ops_per_s"], "events": r.get("events"),
+                     "lost": r.get("lost"), "tracer_cpu_ms": (r.get("tracer_cpu_s") or 0) * 1000
+                     if v != "none" else None})
+    for v in ("trace", "record"):
+        if v not in variants:
+            continue
+        # the same storm with a deliberately tiny ring buffer: loss must be reported, never silent
+        log(f"max-rate reset storm, {v} --ringbuf-kib 8 (loss reporting check)")
+        r = measure(args, tmpdir, storm, v, duration, wl_cpu=None, tracer_cpu=None,
+                    workers=2, trace_extra=["--ringbuf-kib", "8"])
+        rows.append({"variant": f"{v} --ringbuf-kib 8", "resets_per_s": r["ops_per_s"],
+                     "events": r.get("events"), "lost": r.get("lost"),
+                     "tracer_cpu_ms": (r.get("tracer_cpu_s") or 0) * 1000})
+    return rows
+
+
+def pipeline_section(args, min_time):
+    if not args.pipeline_bench or not os.path.exists(args.pipeline_bench):
+        return [{"error": "pipeline_bench not built (libbenchmark-dev missing?)"}]
+    log("pipeline_bench (Google Benchmark, one core)")
+    cmd = ["taskset", "-c", WORKLOAD_CPU, args.pipeline_bench, "--benchmark_format=json",
+           f"--benchmark_min_time={min_time}"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    try:
+        doc = json.loads(p.stdout)
+    except ValueError:
+        return [{"error": "pipeline_bench failed: " + p.stderr[-500:]}]
+    rows = []
+    for b in doc.get("benchmarks", []):
+        eps = b.get("items_per_second")
+        rows.append({"benchmark": b["name"], "events_per_s": eps,
+                     "target_met": eps is not None and eps >= PIPELINE_TARGET_EPS
+                     if b["name"].startswith("BM_Pipeline") else None})
+    return rows
+
+
+def memory_section(args, tmpdir, real_conns):
+    rows = []
+    for sided, what in (("--one-sided", "100,000 sockets: server side only, peers remote"),
+                        (None, "200,000 sockets: both ends on this host, as on loopback")):
+        log(f"conn_table_rss: 100,000 synthetic open connections ({what})")
+        cmd = [args.conn_table_rss, "--conns", "100000"] + ([sided] if sided else [])
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        try:
+            m = json.loads(p.stdout)
+            rows.append({"what": f"user space, synthetic: Pipeline fed 100,000 open connections "
+                                 f"({what})",
+                         "connections": m["connections"], "sockets_tracked": m["sockets_tracked"],
+                         "peak_rss_kib": m["peak_rss_kib"],
+                         "bytes_per_socket": m["bytes_per_socket"],
+                         "target_met": m["peak_rss_kib"] < RSS_TARGET_KIB})
+        except (ValueError, KeyError):
+            rows.append({"what": "conn_table_rss", "error": p.stderr[-500:]})
+
+    log(f"real connections: loadgen hold {real_conns} while `connreset trace` runs")
+    tracer = Tracer("trace", args, tmpdir)
+    hold = subprocess.Popen(["taskset", "-c", WORKLOAD_CPU, args.loadgen, "hold", "--conns",
+                             str(real_conns)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    ready = hold.stdout.readline()
+    time.sleep(1.5)  # drain
+    snap = tracer.snapshot()
+    hold.send_signal(signal.SIGTERM)
+    hold.communicate(timeout=300)
+    time.sleep(0.3)
+    res = tracer.stop()
+    try:
+        held = json.loads(ready).get("ready")
+    except ValueError:
+        held = None
+    rows.append({"what": f"connreset trace, real: {held} open loopback connections "
+                         f"({2 * (held or 0)} sockets)",
+                 "connections": held, "sockets_tracked": res.get("sockets_tracked"),
+                 "peak_rss_kib": snap["hwm_kib"], "map_memlock_kib": snap["map_memlock"] // 1024,
+                 "lost": res.get("lost"),
+                 "target_met": snap["hwm_kib"] is not None and snap["hwm_kib"] < RSS_TARGET_KIB})
+    return rows
+
+
+# ---- output ---------------------------------------------------------------------------
+
+def fmt(x, spec="{:,.0f}", none="-"):
+    return none if x is None else spec.format(x)
+
+
+def print_table(doc):
+    w = sys.stdout.write
+    w(f"connreset bench  kernel {doc['kernel']}  cpus {doc['cpus']}  mode {doc['mode']}  "
+      f"reps {doc['reps']} x {doc['duration_s']}s  (workload on CPU {WORKLOAD_CPU}, tracers on CPU "
+      f"{TRACER_CPU})\n\n")
+    w("Throughput (median of reps; ratio = median ops/s / median of 'none'; cpu ratio = the same\n"
+      "from the workload's CPU time per op; tr cpu ms = tracer CPU during the run; us/1k ev = tracer\n"
+      "CPU per 1,000 events it received)\n")
+    hdr = (f"{'workload':<12} {'variant':<9} {'ops/s':>10} {'ratio':>7} {'target':>12} "
+           f"{'wl us/op':>8} {'cpu ratio':>9} {'tr cpu ms':>9} {'us/1k ev':>9} {'events':>9} {'lost':>6} "
+           f"{'peak RSS':>9}\n")
+    w(hdr)
+    for s in doc["throughput"]:
+        if "na" in s:
+            w(f"{s['workload']:<12} {s['variant']:<9} n/a ({s['na']})\n")
+            continue
+        tgt = ""
+        if "target" in s:
+            tgt = f">={s['target']:.2f} " + ("ok" if s["target_met"] else "MISS")
+        rss = fmt(s.get("peak_rss_kib"), "{:,.0f}") + "K" if s.get("peak_rss_kib") else "-"
+        w(f"{s['workload']:<12} {s['variant']:<9} {fmt(s['ops_per_s']):>10} "
+          f"{fmt(s['ratio'], '{:.3f}'):>7} {tgt:>12} {fmt(s['cpu_us_per_op'], '{:.2f}'):>8} "
+          f"{fmt(s.get('cpu_ratio'), '{:.3f}'):>9} "
+          f"{fmt(s.get('tracer_cpu_ms'), '{:.0f}'):>9} "
+          f"{fmt(s.get('tracer_cpu_us_per_1k_events'), '{:,.0f}'):>9} "
+          f"{fmt(s.get('events')):>9} {fmt(s.get('lost')):>6} {rss:>9}\n")
+    w("\nKernel cost per program (bpf_stats, separate runs; ns/run and runs)\n")
+    w(f"{'variant':<9} {'program':<22} " + " ".join(f"{n:>22}" for n, _, _ in WORKLOADS) + "\n")
+    progs = {}
+    for r in doc["kernel_cost"]:
+        if "error" in r:
+            w(f"  {r['error']}\n")
+            continue
+        progs.setdefault((r["variant"], r["program"]), {})[r["workload"]] = r
+    for (v, prog), per in progs.items():
+        cells = []
+        for n, _, _ in WORKLOADS:
+            r = per.get(n)
+            cells.append("-" if not r or not r["runs"] else
+                         f"{r['ns_per_run']:.0f} ns x {r['runs']:,}")
+        w(f"{v:<9} {prog:<22} " + " ".join(f"{c:>22}" for c in cells) + "\n")
+    rc = doc.get("recv_prog_ns")
+    if rc is not None:
+        w(f"recv-path program (sock_recv_length, recv-heavy): {rc:.0f} ns/run, target < "
+          f"{RECV_PROG_TARGET_NS:.0f}: {'ok' if rc < RECV_PROG_TARGET_NS else 'MISS'}\n")
+    w("\nEvents lost, reset storm at the highest rate (2 workers, unpinned)\n")
+    for r in doc["loss"]:
+        w(f"{r['variant']:<22} {fmt(r['resets_per_s']):>8} resets/s  events {fmt(r.get('events')):>9}"
+          f"  lost {fmt(r.get('lost')):>7}\n")
+    w("\nUser space: decode -> correlate -> explain, one core (target >= 1,000,000 events/s)\n")
+    for r in doc["pipeline"]:
+        if "error" in r:
+            w(f"  {r['error']}\n")
+            continue
+        t = "" if r["target_met"] is None else ("ok" if r["target_met"] else "MISS")
+        w(f"{r['benchmark']:<32} {fmt(r['events_per_s']):>12} events/s  {t}\n")
+    w("\nMemory (target: RSS < 64 MiB with 100,000 open connections)\n")
+    for r in doc["memory"]:
+        if "error" in r:
+            w(f"  {r['what']}: {r['error']}\n")
+            continue
+        extra = ""
+        if r.get("map_memlock_kib") is not None:
+            extra = f", kernel maps {r['map_memlock_kib']:,} KiB"
+        w(f"{r['what']}: peak RSS {r['peak_rss_kib'] / 1024:.1f} MiB, sockets tracked "
+          f"{fmt(r.get('sockets_tracked'))}{extra}  {'ok' if r['target_met'] else 'MISS'}\n")
+
+
+# ---- main -------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--connreset", required=True)
+    ap.add_argument("--loadgen", required=True)
+    ap.add_argument("--pipeline-bench")
+    ap.add_argument("--conn-table-rss", required=True)
+    ap.add_argument("--anchor", required=True)
+    ap.add_argument("--reps", type=int)
+    ap.add_argument("--duration", type=float)
+    args = ap.parse_args()
+
+    quick = args.quick
+    reps = args.reps or (1 if quick else 5)
+    duration = args.duration or (0.5 if quick else 3.0)
+    args.trace_args = []
+    args.unavailable = {}
+
+    help_text = subprocess.run([args.connreset, "--help"], capture_output=True, text=True).stdout
+    variants = ["none", "trace"]
+    if re.search(r"^\s+record\s", help_text, re.M):
+        variants.append("record")
+    else:
+        args.unavailable["record"] = "record not available"
+    if subprocess.run(["which", "bpftrace"], capture_output=True).returncode == 0:
+        variants.append("bpftrace")
+    else:
+        args.unavailable["bpftrace"] = "bpftrace not installed"
+
+    with tempfile.TemporaryDirectory(prefix="connreset-bench-") as tmpdir:
+        os.chmod(tmpdir, 0o755)
+        t0 = time.monotonic()
+        runs, summary = throughput_section(args, tmpdir, variants, reps, duration)
+        kcost = kernel_cost_section(args, tmpdir, variants, max(duration, 1.0) if not quick else duration)
+        loss = loss_section(args, tmpdir, variants, 1.0 if quick else 5.0)
+        pipe = pipeline_section(args, 0.05 if quick else 0.5)
+        mem = memory_section(args, tmpdir, 2000 if quick else 100_000)
+        elapsed = time.monotonic() - t0
+
+    recv = [r for r in kcost if r.get("variant") == "trace" and r.get("workload") == "recv-heavy"
+            and r.get("program") in ("sock_recv_length", "tp_recv_length")]
+    doc = {
+        "schema": "connreset-bench/1",
+        "kernel": os.uname().release,
+        "cpus": os.cpu_count(),
+        "mode": "quick" if quick else "full",
+        "reps": reps,
+        "duration_s": duration,
+        "elapsed_s": round(elapsed, 1),
+        "variants": variants,
+        "unavailable": args.unavailable,
+        "throughput": summary,
+        "kernel_cost": kcost,
+        "recv_prog_ns": recv[0]["ns_per_run"] if recv else None,
+        "loss": loss,
+        "pipeline": pipe,
+        "memory": mem,
+        "runs": runs,
+    }
+    if args.json:
+        json.dump(doc, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print_table(doc)
+        sys.stdout.write(f"\n(elapsed {elapsed:.0f}s)\n")
+
+
+if __name__ == "__main__":
+    main()
