@@ -3,13 +3,14 @@
 #include <algorithm>
 
 #include <cerrno>
+#include <cstring>
 
 #include "common/names.h"
 
 namespace connreset {
 namespace {
 
-constexpr size_t kMaxOwnersPerSocket = 4;
+constexpr size_t kMaxCallTracks = 8;  // per socket: (task, direction) pairs with findings
 
 uint64_t abs_diff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
@@ -57,16 +58,43 @@ Correlator::Socket* Correlator::find_socket(uint64_t cookie) {
   return it == sockets_.end() ? nullptr : &it->second;
 }
 
+Correlator::Owner Correlator::Owner::of(const TaskRef& t) {
+  Owner o{t.pid, t.tid, t.cgroup, {}};
+  std::copy_n(t.comm.begin(), std::min(t.comm.size(), o.comm.size()), o.comm.begin());
+  return o;
+}
+
+TaskRef Correlator::Owner::task() const {
+  return TaskRef{pid, tid, std::string(comm.data(), strnlen(comm.data(), comm.size())), cgroup};
+}
+
 std::optional<TaskRef> Correlator::owner_of(uint64_t cookie) const {
   auto it = sockets_.find(cookie);
-  if (it == sockets_.end() || it->second.owners.empty()) return std::nullopt;
-  return it->second.owners.back();
+  if (it == sockets_.end() || it->second.owner_count == 0) return std::nullopt;
+  return it->second.owners[it->second.owner_count - 1].task();
+}
+
+void Correlator::lru_unlink(Socket& s) {
+  (s.lru_prev ? s.lru_prev->lru_next : lru_head_) = s.lru_next;
+  (s.lru_next ? s.lru_next->lru_prev : lru_tail_) = s.lru_prev;
+  s.lru_prev = s.lru_next = nullptr;
+}
+
+void Correlator::lru_push_back(Socket& s) {
+  s.lru_prev = lru_tail_;
+  s.lru_next = nullptr;
+  (lru_tail_ ? lru_tail_->lru_next : lru_head_) = &s;
+  lru_tail_ = &s;
+}
+
+void Correlator::erase_socket(std::unordered_map<uint64_t, Socket>::iterator it) {
+  lru_unlink(it->second);
+  sockets_.erase(it);
 }
 
 void Correlator::evict_if_full() {
-  while (sockets_.size() >= options_.max_sockets && !lru_.empty()) {
-    sockets_.erase(lru_.front());
-    lru_.pop_front();
+  while (sockets_.size() >= options_.max_sockets && lru_head_) {
+    erase_socket(sockets_.find(lru_head_->cookie));
     ++stats_.sockets_evicted;
   }
 }
@@ -77,9 +105,10 @@ Correlator::Socket& Correlator::socket_for(const Event& ev) {
     evict_if_full();
     it = sockets_.emplace(ev.cookie, Socket{}).first;
     it->second.cookie = ev.cookie;
-    it->second.lru = lru_.insert(lru_.end(), ev.cookie);
-  } else {
-    lru_.splice(lru_.end(), lru_, it->second.lru);
+    lru_push_back(it->second);
+  } else if (lru_tail_ != &it->second) {
+    lru_unlink(it->second);
+    lru_push_back(it->second);
   }
   Socket& s = it->second;
   if (ev.local.family != 0) {
@@ -92,9 +121,17 @@ Correlator::Socket& Correlator::socket_for(const Event& ev) {
 }
 
 void Correlator::learn_owner(Socket& s, const TaskRef& t) {
-  std::erase_if(s.owners, [&](const TaskRef& o) { return o.pid == t.pid; });
-  s.owners.push_back(t);
-  if (s.owners.size() > kMaxOwnersPerSocket) s.owners.erase(s.owners.begin());
+  // most recent last; a task seen again moves to the end
+  size_t n = 0;
+  for (size_t i = 0; i < s.owner_count; ++i) {
+    if (s.owners[i].pid != t.pid) s.owners[n++] = s.owners[i];
+  }
+  if (n == kOwnerSlots) {
+    std::move(s.owners.begin() + 1, s.owners.end(), s.owners.begin());
+    --n;
+  }
+  s.owners[n] = Owner::of(t);
+  s.owner_count = static_cast<uint8_t>(n + 1);
 }
 
 void Correlator::on_event(const Event& ev) {
@@ -146,7 +183,7 @@ void Correlator::on_reset_sent(const Event& ev) {
     s.state = ev.state;
     if (reset_sent_in_task_context(ev) && ev.closing_whole_socket()) {
       learn_owner(s, ev.task);
-      s.close = CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns};
+      s.close = std::make_unique<CloseInfo>(CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns});
     }
   }
   // Data for a socket whose receive side is shut: tcp_rcv_state_process calls
@@ -202,9 +239,9 @@ void Correlator::on_state(const Event& ev) {
   Socket& s = socket_for(ev);
   // a key seen again in a new connection: a reused socket address (kprobe keys) or cookie
   if (s.closed_ns && (ev.state == tcp::kSynSent || ev.old_state == tcp::kSynRecv)) {
-    s.owners.clear();
+    s.owner_count = 0;
     s.close.reset();
-    s.calls.clear();
+    s.calls.reset();
     s.fin_received_ns = 0;
     s.closed_ns = 0;
   }
@@ -215,7 +252,7 @@ void Correlator::on_state(const Event& ev) {
   if ((ev.state == tcp::kFinWait1 || ev.state == tcp::kLastAck) &&
       (ev.shutdown & tcp::kShutdownSend) && !ev.orphan) {
     learn_owner(s, ev.task);
-    s.close = CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns};
+    s.close = std::make_unique<CloseInfo>(CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns});
   }
   if (ev.state == tcp::kCloseWait || ev.state == tcp::kClosing ||
       (ev.old_state == tcp::kFinWait2 && ev.state == tcp::kClose && ev.fin_received)) {
@@ -228,7 +265,7 @@ void Correlator::on_state(const Event& ev) {
   }
   if (options_.lifecycle) {
     std::optional<TaskRef> owner;
-    if (!s.owners.empty()) owner = s.owners.back();
+    if (s.owner_count) owner = s.owners[s.owner_count - 1].task();
     out_.on_lifecycle(LifecycleEvent{ev, owner});
   }
 }
@@ -236,7 +273,7 @@ void Correlator::on_state(const Event& ev) {
 void Correlator::on_close(const Event& ev) {
   Socket& s = socket_for(ev);
   learn_owner(s, ev.task);
-  s.close = CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns};
+  s.close = std::make_unique<CloseInfo>(CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns});
 }
 
 void Correlator::on_sock_call(const Event& ev) {
@@ -276,7 +313,7 @@ void Correlator::finish(Pending& p) {
     if (s.cookie != 0) {
       c.sender = owner_of(s.cookie);
       if (const Socket* sock = find_socket(s.cookie)) {
-        c.closer = sock->close;
+        if (sock->close) c.closer = *sock->close;
         c.sender_had_peer_fin = (sock->fin_received_ns && sock->fin_received_ns <= s.ts_ns) ||
                                 s.fin_received;
         c.sender_had_closed = sock->close && sock->close->ts_ns <= s.ts_ns;
@@ -321,10 +358,7 @@ void Correlator::tick(uint64_t now_ns) {
   // sockets that ended long ago can no longer be part of a pending reset
   while (!closed_.empty() && closed_.front().first + options_.closed_grace_ns < now_ns) {
     auto it = sockets_.find(closed_.front().second);
-    if (it != sockets_.end() && it->second.closed_ns == closed_.front().first) {
-      lru_.erase(it->second.lru);
-      sockets_.erase(it);
-    }
+    if (it != sockets_.end() && it->second.closed_ns == closed_.front().first) erase_socket(it);
     closed_.pop_front();
   }
 }
@@ -343,24 +377,23 @@ void Correlator::flush() {
 // ignores the result: report it once at the threshold, and once more when the
 // socket ends if the loop went on.
 void Correlator::track_call(Socket& s, const Event& ev) {
-  auto it = std::find_if(s.calls.begin(), s.calls.end(), [&](const CallTrack& t) {
+  if (ev.phase == Phase::Data) return;  // EAGAIN/EINTR and data are not an end
+  if (!s.calls) s.calls = std::make_unique<std::vector<CallTrack>>();
+  std::vector<CallTrack>& calls = *s.calls;
+  auto it = std::find_if(calls.begin(), calls.end(), [&](const CallTrack& t) {
     return t.pid == ev.task.pid && t.call == ev.call;
   });
-  if (ev.phase == Phase::Data) {
-    // EAGAIN/EINTR and data are not an end; data after EOF cannot happen on TCP
-    return;
-  }
   const std::string result = result_name(ev.phase, ev.ret);
-  if (it == s.calls.end()) {
-    if (s.calls.size() >= 2 * kMaxOwnersPerSocket) return;  // bounded; findings are per owner
+  if (it == calls.end()) {
+    if (calls.size() >= kMaxCallTracks) return;  // bounded; findings are per owner
     CallTrack t;
     t.pid = ev.task.pid;
     t.call = ev.call;
     t.end = result;
     t.end_ns = ev.ts_ns;
     t.after_reset = ev.phase == Phase::Error && (-ev.ret == ECONNRESET || -ev.ret == EPIPE);
-    s.calls.push_back(t);
-    it = s.calls.end() - 1;
+    calls.push_back(t);
+    it = calls.end() - 1;
     // the first return of the end is the program learning of it; only later calls ignore it
     if (ev.count <= 1) return;
   }
@@ -397,7 +430,8 @@ void Correlator::track_call(Socket& s, const Event& ev) {
 }
 
 void Correlator::report_final_findings(Socket& s) {
-  for (CallTrack& t : s.calls) {
+  if (!s.calls) return;
+  for (CallTrack& t : *s.calls) {
     if (!t.finding || t.finding->final) continue;
     t.finding->final = true;
     // the first report said it all unless the loop went on much longer

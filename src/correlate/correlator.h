@@ -1,5 +1,7 @@
 #pragma once
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <deque>
 #include <list>
 #include <optional>
@@ -64,19 +66,33 @@ class Correlator {
     uint64_t reported_count = 0;
     std::optional<Finding> finding;
   };
+  // A task as kept per socket: fixed size, no heap (100k+ sockets are tracked).
+  struct Owner {
+    uint32_t pid = 0;
+    uint32_t tid = 0;
+    uint64_t cgroup = 0;
+    std::array<char, 16> comm{};
+    static Owner of(const TaskRef& t);
+    TaskRef task() const;
+  };
+  static constexpr size_t kOwnerSlots = 2;  // the two most recent owners (fork, fd passing)
+
+  // One socket. Kept small: everything that only some sockets need is behind a pointer.
   struct Socket {
     uint64_t cookie = 0;
     uint32_t netns = 0;
-    Endpoint local, remote;
     uint8_t state = 0;
     uint8_t prev_state = 0;
-    std::vector<TaskRef> owners;  // seen in process context, most recent last
-    std::optional<CloseInfo> close;
+    uint8_t owner_count = 0;
+    Endpoint local, remote;
+    std::array<Owner, kOwnerSlots> owners{};  // seen in process context, most recent last
+    std::unique_ptr<CloseInfo> close;
+    std::unique_ptr<std::vector<CallTrack>> calls;  // only sockets with an EOF/error
     uint64_t fin_received_ns = 0;
     uint64_t last_ns = 0;
     uint64_t closed_ns = 0;
-    std::vector<CallTrack> calls;
-    std::list<uint64_t>::iterator lru;
+    Socket* lru_prev = nullptr;  // intrusive LRU: map nodes do not move
+    Socket* lru_next = nullptr;
   };
   struct Pending {
     ResetCase c;
@@ -101,8 +117,13 @@ class Correlator {
 
   CorrelatorOptions options_;
   CorrelatorOutput& out_;
+  void lru_unlink(Socket& s);
+  void lru_push_back(Socket& s);
+  void erase_socket(std::unordered_map<uint64_t, Socket>::iterator it);
+
   std::unordered_map<uint64_t, Socket> sockets_;
-  std::list<uint64_t> lru_;  // least recently touched first
+  Socket* lru_head_ = nullptr;  // least recently touched
+  Socket* lru_tail_ = nullptr;
   std::list<Pending> pending_;
   std::deque<std::pair<uint64_t, uint64_t>> closed_;  // (closed_ns, cookie), oldest first
   CorrelatorStats stats_;
