@@ -178,9 +178,11 @@ void Correlator::open_pending(ResetCase c, uint64_t ts) {
 }
 
 void Correlator::on_reset_sent(const Event& ev) {
+  uint8_t prev_state = 0;  // the sending socket's state before its last change
   if (ev.cookie != 0) {
     Socket& s = socket_for(ev);
     s.state = ev.state;
+    prev_state = s.prev_state;
     if (reset_sent_in_task_context(ev) && ev.closing_whole_socket()) {
       learn_owner(s, ev.task);
       s.close = std::make_unique<CloseInfo>(CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns});
@@ -189,30 +191,29 @@ void Correlator::on_reset_sent(const Event& ev) {
   // Data for a socket whose receive side is shut: tcp_rcv_state_process calls
   // tcp_reset() on the closer's own socket (a receive event) just before the
   // RST goes out. That receive event was this very RST, not a second one.
+  Pending* self_abort = nullptr;
   if (ev.has_socket && !ev.active) {
     for (Pending& p : pending_) {
       if (p.c.received && !p.c.sent && p.c.received->cookie == ev.cookie &&
           abs_diff(p.c.received->ts_ns, ev.ts_ns) <= options_.pair_window_ns) {
         p.c.received.reset();
         p.c.observed.clear();
-        p.c.sent = ev;
         p.c.ts_ns = ev.ts_ns;
-        if (const Socket* s = find_socket(ev.cookie)) p.c.sender_prev_state = s->prev_state;
-        return;
+        self_abort = &p;
+        break;
       }
     }
   }
-  if (Pending* p = match_pending(ev, /*want_sent=*/true)) {
-    p->c.sent = ev;
-    if (const Socket* s = find_socket(ev.cookie); s && ev.cookie) p->c.sender_prev_state = s->prev_state;
-    p->c.ts_ns = std::min(p->c.ts_ns, ev.ts_ns);
-    return;
+  Pending* p = self_abort ? self_abort : match_pending(ev, /*want_sent=*/true);
+  if (!p) {
+    ResetCase c;
+    c.ts_ns = ev.ts_ns;
+    open_pending(std::move(c), ev.ts_ns);
+    p = &pending_.back();
   }
-  ResetCase c;
-  c.ts_ns = ev.ts_ns;
-  c.sent = ev;
-  if (const Socket* s = find_socket(ev.cookie); s && ev.cookie) c.sender_prev_state = s->prev_state;
-  open_pending(std::move(c), ev.ts_ns);
+  p->c.sent = ev;
+  p->c.sender_prev_state = prev_state;
+  p->c.ts_ns = std::min(p->c.ts_ns, ev.ts_ns);
 }
 
 void Correlator::on_reset_received(const Event& ev) {
