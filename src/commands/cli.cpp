@@ -5,7 +5,8 @@
 namespace connreset {
 namespace {
 
-void add_tracing_options(CLI::App& cmd, TraceArgs& a) {
+// Options of every command that attaches probes; with_output: it prints explanations.
+void add_tracing_options(CLI::App& cmd, TraceArgs& a, bool with_output = true) {
   cmd.add_option("--probes", a.probes, "Probe family: auto, tracepoint, fentry, kprobe")
       ->check(CLI::IsMember({"auto", "tracepoint", "fentry", "kprobe"}));
   cmd.add_option("--ringbuf-kib", a.live.tracer.ringbuf_kib,
@@ -20,7 +21,7 @@ void add_tracing_options(CLI::App& cmd, TraceArgs& a) {
   cmd.add_option("--loop-threshold", a.loop_threshold,
                  "Calls after recv() returned 0 or an error before that is reported as a finding")
       ->check(CLI::Range(2u, 1u << 30));
-  cmd.add_flag("--json", a.json, "JSON lines instead of text");
+  if (with_output) cmd.add_flag("--json", a.json, "JSON lines instead of text");
   cmd.add_flag("-v,--verbose", a.live.tracer.verbose, "Show libbpf's messages");
 }
 
@@ -64,7 +65,7 @@ int run_cli(int argc, char** argv) {
   RecordArgs record;
   CLI::App* record_cmd = app.add_subcommand(
       "record", "Trace live into a journal (rotated files) for `connreset report` later");
-  add_tracing_options(*record_cmd, record.trace);
+  add_tracing_options(*record_cmd, record.trace, /*with_output=*/false);  // it writes journals
   record_cmd->add_option("-o,--out", record.out, "Journal directory (created 0700)")->required();
   record_cmd->add_option("--max-size", record.max_size, "Bytes per journal file before rotating")
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40));
