@@ -244,6 +244,26 @@ static __always_inline __u64 sock_key_tracing(struct sock *sk)
 	return key_by_pointer ? (__u64)sk : bpf_get_socket_cookie(sk);
 }
 
+/* The socket facts every socket record carries: current task, tuple, state, close facts. */
+static __always_inline void fill_sock(struct cr_event *e, const struct sock *sk, __u64 key)
+{
+	fill_sock_common(e, sk);
+	e->cookie = key;
+	fill_sock_full(e, sk);
+}
+
+/* A record about sk, reserved and filled; NULL when the ring buffer is full (counted). */
+static __always_inline struct cr_event *sock_event(__u8 type, const struct sock *sk, __u64 key)
+{
+	struct cr_event *e = event_reserve(type);
+
+	if (!e)
+		return NULL;
+	fill_task(e); /* in softirq paths current is often the other end's task: see src/correlate */
+	fill_sock(e, sk, key);
+	return e;
+}
+
 /* Everything an RST tells, whichever probe saw it. reason: CR_RST_*. */
 static __always_inline void emit_reset_sent(const struct sock *sk, const struct sk_buff *skb,
 					    __u64 key, __u8 reason)
@@ -256,11 +276,8 @@ static __always_inline void emit_reset_sent(const struct sock *sk, const struct 
 	e->reason = reason;
 	if (!skb)
 		e->flags |= CR_F_ACTIVE;
-	if (sk) {
-		fill_sock_common(e, sk);
-		e->cookie = key;
-		fill_sock_full(e, sk);
-	}
+	if (sk)
+		fill_sock(e, sk, key);
 	if (skb)
 		fill_from_segment(e, skb);
 	event_submit(e, true);
@@ -268,27 +285,18 @@ static __always_inline void emit_reset_sent(const struct sock *sk, const struct 
 
 static __always_inline void emit_reset_received(const struct sock *sk, __u64 key)
 {
-	struct cr_event *e = event_reserve(CR_EV_RESET_RECEIVED);
+	struct cr_event *e = sock_event(CR_EV_RESET_RECEIVED, sk, key);
 
-	if (!e)
-		return;
-	fill_task(e); /* softirq context: current is often the *sender* on loopback */
-	fill_sock_common(e, sk);
-	e->cookie = key;
-	fill_sock_full(e, sk);
-	event_submit(e, true);
+	if (e)
+		event_submit(e, true);
 }
 
 static __always_inline void emit_state(const struct sock *sk, __u64 key, int oldstate, int newstate)
 {
-	struct cr_event *e = event_reserve(CR_EV_STATE);
+	struct cr_event *e = sock_event(CR_EV_STATE, sk, key);
 
 	if (!e)
 		return;
-	fill_task(e);
-	fill_sock_common(e, sk);
-	e->cookie = key;
-	fill_sock_full(e, sk);
 	e->old_state = oldstate;
 	e->state = newstate;
 	event_submit(e, false);
@@ -297,14 +305,10 @@ static __always_inline void emit_state(const struct sock *sk, __u64 key, int old
 /* close() entry, in the closing task: the facts before the kernel drains anything */
 static __always_inline void emit_close(const struct sock *sk, __u64 key)
 {
-	struct cr_event *e = event_reserve(CR_EV_CLOSE);
+	struct cr_event *e = sock_event(CR_EV_CLOSE, sk, key);
 
 	if (!e)
 		return;
-	fill_task(e);
-	fill_sock_common(e, sk);
-	e->cookie = key;
-	fill_sock_full(e, sk);
 	e->shutdown = 3; /* __tcp_close sets SHUTDOWN_MASK first thing */
 	event_submit(e, false);
 }

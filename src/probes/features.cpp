@@ -27,9 +27,9 @@ bool mounted_as(const char* path, long magic) {
 }
 
 // The tracepoints connreset may use; each is looked up as btf_trace_<name>.
-constexpr std::array<const char*, 6> kTracepoints = {
-    "tcp_send_reset",   "tcp_receive_reset", "inet_sock_set_state",
-    "sock_recv_length", "sock_send_length",  "tcp_destroy_sock"};
+constexpr std::array<const char*, 5> kTracepoints = {
+    "tcp_send_reset", "tcp_receive_reset", "inet_sock_set_state", "sock_recv_length",
+    "sock_send_length"};
 
 // The kernel functions the fentry and kprobe families hook.
 constexpr std::array<const char*, 9> kFunctions = {
