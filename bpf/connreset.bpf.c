@@ -26,9 +26,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define CR_IPPROTO_TCP 6
 #define CR_TCP_LISTEN 10
 
-#define CR_IPPROTO_TCP 6
-#define CR_TCP_LISTEN 10
-
 static __always_inline bool state_change_wanted(const struct sock *sk, int oldstate, int newstate)
 {
 	/* listeners carry no connection */
@@ -66,7 +63,7 @@ static __always_inline int on_sock_call(struct sock *sk, int ret, __u8 call)
 		return 0;
 	if (port_filtered_out(sk))
 		return 0;
-	record_call(sk, sock_key_tracing(sk), call, ret);
+	record_call_tracing(sk, call, ret);
 	return 0;
 }
 
@@ -143,7 +140,7 @@ SEC("fexit/tcp_recvmsg")
 int BPF_PROG(fx_recvmsg, struct sock *sk, void *msg, size_t len, int flags, int *addr_len, int ret)
 {
 	if (!port_filtered_out(sk))
-		record_call(sk, sock_key_tracing(sk), CR_CALL_RECV, ret);
+		record_call_tracing(sk, CR_CALL_RECV, ret);
 	return 0;
 }
 
@@ -153,7 +150,7 @@ int BPF_PROG(fx_recvmsg_nb, struct sock *sk, void *msg, size_t len, int nonblock
 	     int *addr_len, int ret)
 {
 	if (!port_filtered_out(sk))
-		record_call(sk, sock_key_tracing(sk), CR_CALL_RECV, ret);
+		record_call_tracing(sk, CR_CALL_RECV, ret);
 	return 0;
 }
 
@@ -161,7 +158,7 @@ SEC("fexit/tcp_sendmsg")
 int BPF_PROG(fx_sendmsg, struct sock *sk, void *msg, size_t size, int ret)
 {
 	if (!port_filtered_out(sk))
-		record_call(sk, sock_key_tracing(sk), CR_CALL_SEND, ret);
+		record_call_tracing(sk, CR_CALL_SEND, ret);
 	return 0;
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * recv()/send() results, aggregated per (socket, task, direction) in the
- * kernel. This runs on every recv() and send() of every process: one hash
- * lookup and a compare in the common case, a ring-buffer record only when
+ * kernel. This runs on every recv() and send() of every process: a lookup in
+ * the socket's own storage and a compare in the common case (a hash lookup
+ * for kprobes), a ring-buffer record only when
  * the result *phase* changes (first call, first EOF, each new errno) or an
  * after-the-end loop crosses a reporting threshold (64, 128, 256, ...).
  */
@@ -25,15 +26,35 @@ struct call_stat {
 	__u64 bytes;
 	__u64 next_report;
 	__s32 ret;
+	__u32 tgid; /* in sock_calls: the task the slot belongs to (0: unused) */
 	__u8 phase;
 };
 
+/* Every (socket, task, direction) the fast path below does not hold. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536); /* resized by the loader (--max-tracked) */
 	__type(key, struct call_key);
 	__type(value, struct call_stat);
 } calls SEC(".maps");
+
+/*
+ * The fast path for probes with a BTF socket pointer (tp_btf, fentry/fexit):
+ * storage that lives in the socket itself, one slot per direction for the
+ * first task that uses it. No hash, no cookie until a record is written, and
+ * freed with the socket, so nothing stale is left to evict. Other tasks on
+ * the same socket (fork, fd passing) fall back to the hash.
+ */
+struct sock_calls {
+	struct call_stat dir[2]; /* by enum cr_call */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sock_calls);
+} sock_calls SEC(".maps");
 
 static __always_inline __u8 call_phase(int ret)
 {
@@ -61,52 +82,101 @@ static __always_inline void emit_call(struct sock *sk, __u64 cookie, __u8 call, 
 	event_submit(e, st->phase == CR_PHASE_ERROR && st->phase_calls == 1);
 }
 
-/* cookie: the socket cookie, already obtained the cheapest way the probe family allows */
-static __always_inline void record_call(struct sock *sk, __u64 cookie, __u8 call, int ret)
+static __always_inline __u8 call_phase_of(__u8 call, int ret)
 {
-	struct call_key key = {
-		.cookie = cookie,
-		.tgid = bpf_get_current_pid_tgid() >> 32,
-		.call = call,
-	};
 	__u8 phase = call_phase(ret);
-	struct call_stat *st;
 
 	/* send() never returns 0 at the end; a 0-byte send is just no progress */
 	if (call == CR_CALL_SEND && phase == CR_PHASE_EOF)
 		phase = CR_PHASE_DATA;
+	return phase;
+}
 
-	st = bpf_map_lookup_elem(&calls, &key);
-	if (!st) {
-		struct call_stat init = {
-			.phase_calls = 1,
-			.bytes = ret > 0 ? ret : 0,
-			.next_report = loop_report_first,
-			.ret = ret,
-			.phase = phase,
-		};
+static __always_inline void call_stat_start(struct call_stat *st, __u32 tgid, int ret, __u8 phase)
+{
+	st->phase_calls = 1;
+	st->bytes = ret > 0 ? ret : 0;
+	st->next_report = loop_report_first;
+	st->ret = ret;
+	st->tgid = tgid;
+	st->phase = phase;
+}
 
-		if (bpf_map_update_elem(&calls, &key, &init, BPF_NOEXIST))
-			count(CR_CNT_CALL_TABLE_FULL);
-		emit_call(sk, cookie, call, ret, &init);
-		return;
-	}
+/*
+ * One more call on a known (socket, task, direction): true when it is worth a
+ * record (the phase changed, or a run after the end crossed a threshold).
+ */
+static __always_inline bool call_stat_update(struct call_stat *st, int ret, __u8 phase)
+{
 	if (ret > 0)
 		st->bytes += ret; /* racy across threads of one task; a count, not an invariant */
 	if (phase == st->phase && (phase != CR_PHASE_ERROR || ret == st->ret)) {
 		__u64 n = ++st->phase_calls;
 
 		if (phase == CR_PHASE_DATA || n < st->next_report)
-			return;
+			return false;
 		st->next_report = n * 2;
-		emit_call(sk, cookie, call, ret, st);
-		return;
+		return true;
 	}
 	st->phase = phase;
 	st->ret = ret;
 	st->phase_calls = 1;
 	st->next_report = loop_report_first;
-	emit_call(sk, cookie, call, ret, st);
+	return true;
+}
+
+/* The hash path: kprobes (no BTF pointer), and tasks beyond a socket's first. */
+static __always_inline void record_call_hashed(struct sock *sk, __u64 key, __u32 tgid, __u8 call,
+					       int ret, __u8 phase)
+{
+	struct call_key k = { .cookie = key, .tgid = tgid, .call = call };
+	struct call_stat *st = bpf_map_lookup_elem(&calls, &k);
+
+	if (!st) {
+		struct call_stat init;
+
+		call_stat_start(&init, tgid, ret, phase);
+		if (bpf_map_update_elem(&calls, &k, &init, BPF_NOEXIST))
+			count(CR_CNT_CALL_TABLE_FULL);
+		emit_call(sk, key, call, ret, &init);
+		return;
+	}
+	if (call_stat_update(st, ret, phase))
+		emit_call(sk, key, call, ret, st);
+}
+
+/* kprobes: key is the socket address (cookies are unreadable there) */
+static __always_inline void record_call(struct sock *sk, __u64 key, __u8 call, int ret)
+{
+	record_call_hashed(sk, key, bpf_get_current_pid_tgid() >> 32, call, ret,
+			   call_phase_of(call, ret));
+}
+
+/* tp_btf and fentry/fexit: sk is a BTF pointer, so the socket's own storage can hold the state */
+static __always_inline void record_call_tracing(struct sock *sk, __u8 call, int ret)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u8 phase = call_phase_of(call, ret);
+	struct sock_calls *sc;
+	struct call_stat *st;
+
+	sc = bpf_sk_storage_get(&sock_calls, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!sc) {
+		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase);
+		return;
+	}
+	st = &sc->dir[call & 1];
+	if (st->tgid == 0) {
+		call_stat_start(st, tgid, ret, phase);
+		emit_call(sk, sock_key_tracing(sk), call, ret, st);
+		return;
+	}
+	if (st->tgid != tgid) {
+		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase);
+		return;
+	}
+	if (call_stat_update(st, ret, phase))
+		emit_call(sk, sock_key_tracing(sk), call, ret, st);
 }
 
 #endif /* CONNRESET_SOCK_CALLS_BPF_H */
