@@ -22,10 +22,17 @@ std::string g_log_tail;
 bool g_verbose = false;
 
 int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
-  char line[1024];
-  vsnprintf(line, sizeof(line), fmt, args);
+  // whole messages: a verifier log arrives as one, with its complaint at the end
+  va_list copy;
+  va_copy(copy, args);
+  const int n = vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0) return 0;
+  std::string line(static_cast<size_t>(n) + 1, '\0');
+  vsnprintf(line.data(), line.size(), fmt, args);
+  line.pop_back();
   std::lock_guard lock(g_log_mutex);
-  if (g_verbose) std::fputs(line, stderr);
+  if (g_verbose) std::fputs(line.c_str(), stderr);
   if (level == LIBBPF_DEBUG) return 0;
   g_log_tail += line;
   if (g_log_tail.size() > 4096) g_log_tail.erase(0, g_log_tail.size() - 4096);
