@@ -80,7 +80,7 @@ struct cr_event {
 	unsigned long long cookie; /* socket cookie, 0 when no socket */
 	unsigned long long cgroup; /* cgroup v2 id of current */
 	unsigned long long count;  /* SOCK_CALL: calls in the current phase so far */
-	unsigned long long bytes;  /* SOCK_CALL: bytes moved by this task on this socket so far */
+	unsigned long long bytes;  /* SOCK_CALL: bytes this record's call moved (data phase) */
 	unsigned int netns;        /* network namespace inode, 0 if unknown */
 	unsigned int pid;          /* current tgid (trust depends on the event; see src/correlate) */
 	unsigned int tid;          /* current tid */

@@ -23,7 +23,6 @@ struct call_key {
 
 struct call_stat {
 	__u64 phase_calls;
-	__u64 bytes;
 	__u64 next_report;
 	__s32 ret;
 	__u32 tgid; /* in sock_calls: the task the slot belongs to (0: unused) */
@@ -77,7 +76,7 @@ static __always_inline void emit_call(struct sock *sk, __u64 cookie, __u8 call, 
 	e->ret = ret;
 	e->phase = st->phase;
 	e->count = st->phase_calls;
-	e->bytes = st->bytes;
+	e->bytes = ret > 0 ? ret : 0;
 	/* an error or end is worth a prompt wake-up; a first data call is not */
 	event_submit(e, st->phase == CR_PHASE_ERROR && st->phase_calls == 1);
 }
@@ -95,7 +94,6 @@ static __always_inline __u8 call_phase_of(__u8 call, int ret)
 static __always_inline void call_stat_start(struct call_stat *st, __u32 tgid, int ret, __u8 phase)
 {
 	st->phase_calls = 1;
-	st->bytes = ret > 0 ? ret : 0;
 	st->next_report = loop_report_first;
 	st->ret = ret;
 	st->tgid = tgid;
@@ -108,8 +106,6 @@ static __always_inline void call_stat_start(struct call_stat *st, __u32 tgid, in
  */
 static __always_inline bool call_stat_update(struct call_stat *st, int ret, __u8 phase)
 {
-	if (ret > 0)
-		st->bytes += ret; /* racy across threads of one task; a count, not an invariant */
 	if (phase == st->phase && (phase != CR_PHASE_ERROR || ret == st->ret)) {
 		__u64 n = ++st->phase_calls;
 
@@ -152,20 +148,61 @@ static __always_inline void record_call(struct sock *sk, __u64 key, __u8 call, i
 			   call_phase_of(call, ret));
 }
 
+/*
+ * In front of the socket storage: per CPU, a direct-mapped table of the
+ * (socket, task, direction)s last seen exchanging data, so that the common
+ * call -- more data for a known reader or writer -- costs an array index and
+ * two compares instead of a storage lookup. Entries are keyed by the socket
+ * cookie, read straight from the socket (no helper): unique per boot, so a
+ * new socket at a freed one's address cannot hit. A socket nobody asked a
+ * cookie for yet reads 0 and never hits. Only calls returning data may hit;
+ * anything else takes the full path.
+ */
+#define CR_DATA_CACHE_SLOTS 1024
+
+struct data_cache_entry {
+	__u64 cookie;
+	__u32 tgid[2]; /* by enum cr_call; 0: none */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CR_DATA_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct data_cache_entry);
+} data_cache SEC(".maps");
+
+static __always_inline struct data_cache_entry *data_cache_slot(__u64 cookie)
+{
+	/* Fibonacci hashing: the top 10 bits of the product */
+	__u32 idx = (cookie * 0x9E3779B97F4A7C15ULL) >> 54;
+
+	return bpf_map_lookup_elem(&data_cache, &idx);
+}
+
 /* tp_btf and fentry/fexit: sk is a BTF pointer, so the socket's own storage can hold the state */
 static __always_inline void record_call_tracing(struct sock *sk, __u8 call, int ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u8 phase = call_phase_of(call, ret);
+	struct data_cache_entry *dc;
 	struct sock_calls *sc;
 	struct call_stat *st;
 
+	call &= 1;
+	if (ret > 0) {
+		__u64 cookie = sk->__sk_common.skc_cookie.counter;
+
+		dc = data_cache_slot(cookie);
+		if (dc && cookie && dc->cookie == cookie && dc->tgid[call] == tgid)
+			return;
+	}
 	sc = bpf_sk_storage_get(&sock_calls, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!sc) {
 		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase);
 		return;
 	}
-	st = &sc->dir[call & 1];
+	st = &sc->dir[call];
 	if (st->tgid == 0) {
 		call_stat_start(st, tgid, ret, phase);
 		emit_call(sk, sock_key_tracing(sk), call, ret, st);
@@ -177,6 +214,19 @@ static __always_inline void record_call_tracing(struct sock *sk, __u8 call, int 
 	}
 	if (call_stat_update(st, ret, phase))
 		emit_call(sk, sock_key_tracing(sk), call, ret, st);
+	else if (ret > 0) {
+		/* a known reader or writer in the data phase: let the next such call stop at the cache */
+		__u64 cookie = bpf_get_socket_cookie(sk);
+
+		dc = data_cache_slot(cookie);
+		if (!dc)
+			return;
+		if (dc->cookie != cookie) {
+			dc->cookie = cookie;
+			dc->tgid[0] = dc->tgid[1] = 0;
+		}
+		dc->tgid[call] = tgid;
+	}
 }
 
 #endif /* CONNRESET_SOCK_CALLS_BPF_H */

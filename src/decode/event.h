@@ -71,7 +71,7 @@ struct Event {
   Phase phase = Phase::Data;
   int32_t ret = 0;       // last result: bytes or -errno
   uint64_t count = 0;    // calls in this phase so far
-  uint64_t bytes = 0;    // bytes moved so far by this task on this socket
+  uint64_t bytes = 0;    // bytes the reported call moved (data phase)
 
   bool closing_whole_socket() const { return shutdown == tcp::kShutdownBoth; }
 };

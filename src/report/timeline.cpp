@@ -12,7 +12,7 @@ std::string call_result(const Event& ev) {
   const std::string call = ev.call == Call::Recv ? "recv()" : "send()";
   std::string s;
   switch (ev.phase) {
-    case Phase::Data: s = call + " -> data (" + thousands(ev.bytes) + " bytes so far)"; break;
+    case Phase::Data: s = call + " -> data (" + thousands(ev.bytes) + " bytes)"; break;
     case Phase::Eof: s = call + " -> 0 (EOF)"; break;
     case Phase::Error: s = call + " -> " + errno_name(-ev.ret); break;
   }
