@@ -15,9 +15,6 @@
 //
 // Prints one JSON object: workload, ops, seconds, ops_per_s, cpu_s (user+sys
 // of all workers), cpu_us_per_op, errors.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -36,7 +33,13 @@
 #include <string_view>
 #include <vector>
 
+#include "loopback.h"
+
 namespace {
+
+using loopback::connect_pair;
+using loopback::nodelay;
+using loopback::write_all;
 
 struct Options {
   std::string workload;
@@ -73,82 +76,17 @@ double cpu_s(int who) {
   return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
-// Listener on 127.0.0.1; port 0 = ephemeral. Returns fd, sets *port.
-int make_listener(uint16_t want, uint16_t* port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) die("socket");
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in a = loopback(want);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) die("bind");
-  if (listen(fd, 4096) != 0) die("listen");
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  *port = ntohs(a.sin_port);
+int listener(uint16_t* port) {
+  const int fd = loopback::make_listener(0, port);
+  if (fd < 0) die("listener on 127.0.0.1");
   return fd;
-}
-
-// connect + accept on loopback; both ends in this thread. Returns false on failure.
-bool connect_pair(int listener, uint16_t port, int* client, int* server) {
-  *client = socket(AF_INET, SOCK_STREAM, 0);
-  if (*client < 0) return false;
-  sockaddr_in a = loopback(port);
-  if (connect(*client, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    close(*client);
-    return false;
-  }
-  *server = accept(listener, nullptr, nullptr);
-  if (*server < 0) {
-    close(*client);
-    return false;
-  }
-  return true;
-}
-
-void nodelay(int fd) {
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-bool write_all(int fd, const char* buf, size_t n) {
-  while (n > 0) {
-    const ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
-    if (w <= 0) {
-      if (w < 0 && errno == EINTR) continue;
-      return false;
-    }
-    buf += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-bool read_all(int fd, char* buf, size_t n) {
-  while (n > 0) {
-    const ssize_t r = recv(fd, buf, n, 0);
-    if (r <= 0) {
-      if (r < 0 && errno == EINTR) continue;
-      return false;
-    }
-    buf += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
 }
 
 // ---- workloads (one worker) -------------------------------------------------
 
 Result pingpong(const Options& o) {
   uint16_t port = 0;
-  const int lfd = make_listener(0, &port);
+  const int lfd = listener(&port);
   std::vector<int> c(static_cast<size_t>(o.conns)), s(static_cast<size_t>(o.conns));
   for (size_t i = 0; i < c.size(); ++i) {
     if (!connect_pair(lfd, port, &c[i], &s[i])) die("connect");
@@ -162,10 +100,7 @@ Result pingpong(const Options& o) {
   const double end = start + o.duration_s;
   while (now_s() < end) {
     for (size_t i = 0; i < c.size(); ++i) {
-      if (!write_all(c[i], buf.data(), n) || !read_all(s[i], buf.data(), n) ||
-          !write_all(s[i], buf.data(), n) || !read_all(c[i], buf.data(), n)) {
-        die("ping-pong exchange");
-      }
+      if (!loopback::exchange(c[i], s[i], buf.data(), n)) die("ping-pong exchange");
     }
     r.ops += c.size();
   }
@@ -180,7 +115,7 @@ Result pingpong(const Options& o) {
 
 Result churn(const Options& o) {
   uint16_t port = 0;
-  const int lfd = make_listener(0, &port);
+  const int lfd = listener(&port);
   std::vector<char> buf(static_cast<size_t>(o.msg), 'x');
   const size_t n = buf.size();
   Result r;
@@ -194,8 +129,7 @@ Result churn(const Options& o) {
       continue;
     }
     char eof = 0;
-    const bool ok = write_all(c, buf.data(), n) && read_all(s, buf.data(), n) &&
-                    write_all(s, buf.data(), n) && read_all(c, buf.data(), n);
+    const bool ok = loopback::exchange(c, s, buf.data(), n);
     close(c);                          // client closes first (FIN)
     const bool clean = recv(s, &eof, 1, 0) == 0;  // server sees EOF, then closes
     close(s);
@@ -212,7 +146,7 @@ Result churn(const Options& o) {
 
 Result storm(const Options& o) {
   uint16_t port = 0;
-  const int lfd = make_listener(0, &port);
+  const int lfd = listener(&port);
   std::vector<char> buf(static_cast<size_t>(o.unread), 'x');
   Result r;
   const double start = now_s();
@@ -267,7 +201,7 @@ Result hold(Options o) {
   const int nports = std::max(o.ports, o.conns / 25000 + 1);
   std::vector<int> lfd(static_cast<size_t>(nports));
   std::vector<uint16_t> lport(static_cast<size_t>(nports));
-  for (size_t i = 0; i < lfd.size(); ++i) lfd[i] = make_listener(0, &lport[i]);
+  for (size_t i = 0; i < lfd.size(); ++i) lfd[i] = listener(&lport[i]);
   std::vector<int> fds;
   fds.reserve(static_cast<size_t>(o.conns) * 2);
   char b[16] = {};
@@ -280,8 +214,7 @@ Result hold(Options o) {
       if (r.errors > 1000) break;
       continue;
     }
-    if (write_all(c, b, sizeof(b)) && read_all(s, b, sizeof(b)) && write_all(s, b, sizeof(b)) &&
-        read_all(c, b, sizeof(b))) {
+    if (loopback::exchange(c, s, b, sizeof(b))) {
       ++r.ops;
     } else {
       ++r.errors;
