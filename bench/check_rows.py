@@ -27,6 +27,9 @@ def main():
     for p in TRACE_PROGRAMS:
         need(f"trace {p} ", r"ns x [\d,]+")
     need("recv-path program", r"\d+ ns/run")
+    need("ab none ", r"ns/op")
+    need("ab floor ", r"added .* ratio \d")
+    need("ab connreset ", r"added .* ratio \d.* ns/call")
     for v in ["none ", "trace ", "trace --ringbuf-kib 8 "] + (["record --ringbuf-kib 8 "] if any(l.startswith("record none") is False and l.startswith("recv-heavy record ") and "n/a" not in l for l in lines) else []):
         need(v, r"resets/s .*lost")
     need("BM_Decode ", r"events/s")

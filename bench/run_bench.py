@@ -373,6 +373,24 @@ def kernel_cost_section(args, tmpdir, variants, duration):
     return rows
 
 
+def probe_ab_section(args, quick):
+    """connreset's recv/send programs vs do-nothing programs vs none, switched every slice in one
+    process (bench/probe_ab.cpp): the recv-heavy cost without whole-run drift."""
+    if not args.probe_ab or not os.path.exists(args.probe_ab):
+        return {"error": "probe_ab not built"}
+    log("probe A/B: none / floor / connreset switched every slice around a ping-pong")
+    cmd = ["taskset", "-c", WORKLOAD_CPU, args.probe_ab]
+    cmd += ["--rounds", "6", "--slice-ms", "100"] if quick else ["--rounds", "60", "--slice-ms", "200"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    try:
+        doc = json.loads(p.stdout)
+    except ValueError:
+        return {"error": "probe_ab failed: " + p.stderr[-500:]}
+    doc["target"] = TARGETS["recv-heavy"]
+    doc["target_met"] = doc["connreset_ratio"] >= doc["target"]
+    return doc
+
+
 def loss_section(args, tmpdir, variants, duration):
     """Reset storm at the highest rate this machine sustains: 2 workers, nothing pinned."""
     rows = []
@@ -491,6 +509,22 @@ def print_table(doc):
           f"{fmt(s.get('tracer_cpu_ms'), '{:.0f}'):>9} "
           f"{fmt(s.get('tracer_cpu_us_per_1k_events'), '{:,.0f}'):>9} "
           f"{fmt(s.get('events')):>9} {fmt(s.get('lost')):>6} {rss:>9}\n")
+    ab = doc["probe_ab"]
+    w("\nrecv()/send() programs switched every slice in one process (bench/probe_ab; ping-pong, "
+      "1 op = 4 calls;\nadded = median over rounds of the slice minus its own no-program slice; "
+      "floor = do-nothing programs on the same hooks)\n")
+    if "error" in ab:
+        w(f"  {ab['error']}\n")
+    else:
+        w(f"hooks: {', '.join(ab['hooks'].values())}; {ab['rounds']} rounds x {ab['slice_ms']} ms\n")
+        w(f"ab none      {ab['none_ns_per_op']:8,.0f} ns/op\n")
+        w(f"ab floor     {ab['floor_ns_per_op']:8,.0f} ns/op  added {ab['floor_added_ns_per_op']:5,.0f} "
+          f"ns/op  ratio {ab['floor_ratio']:.3f}\n")
+        w(f"ab connreset {ab['connreset_ns_per_op']:8,.0f} ns/op  added "
+          f"{ab['connreset_added_ns_per_op']:5,.0f} ns/op  ratio {ab['connreset_ratio']:.3f}  "
+          f">={ab['target']:.2f} {'ok' if ab['target_met'] else 'MISS'}  "
+          f"({ab['connreset_ns_per_call']:.0f} ns/call, {ab['own_work_ns_per_call']:.0f} of it "
+          f"connreset's own work)\n")
     w("\nKernel cost per program (bpf_stats, separate runs; ns/run and runs)\n")
     w(f"{'variant':<9} {'program':<22} " + " ".join(f"{n:>22}" for n, _, _ in WORKLOADS) + "\n")
     progs = {}
@@ -542,6 +576,7 @@ def main():
     ap.add_argument("--connreset", required=True)
     ap.add_argument("--loadgen", required=True)
     ap.add_argument("--pipeline-bench")
+    ap.add_argument("--probe-ab")
     ap.add_argument("--conn-table-rss", required=True)
     ap.add_argument("--anchor", required=True)
     ap.add_argument("--reps", type=int)
@@ -569,6 +604,7 @@ def main():
         os.chmod(tmpdir, 0o755)
         t0 = time.monotonic()
         runs, summary = throughput_section(args, tmpdir, variants, reps, duration)
+        ab = probe_ab_section(args, quick)
         kcost = kernel_cost_section(args, tmpdir, variants, max(duration, 1.0) if not quick else duration)
         loss = loss_section(args, tmpdir, variants, 1.0 if quick else 5.0)
         pipe = pipeline_section(args, 0.05 if quick else 0.5)
@@ -588,6 +624,7 @@ def main():
         "variants": variants,
         "unavailable": args.unavailable,
         "throughput": summary,
+        "probe_ab": ab,
         "kernel_cost": kcost,
         "recv_prog_ns": recv[0]["ns_per_run"] if recv else None,
         "loss": loss,

@@ -25,11 +25,11 @@ ensure_mounts
 [ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 CPUs: workload and tracer share one (pinning is moot)"
 
 B=$CONNRESET_BUILD
-for f in "$B/connreset" "$B/bench/loadgen" "$B/bench/conn_table_rss"; do
+for f in "$B/connreset" "$B/bench/loadgen" "$B/bench/conn_table_rss" "$B/bench/probe_ab"; do
   [ -x "$f" ] || die "$f missing: build with -DCONNRESET_BENCH=ON (the default)"
 done
 
 exec python3 "$CONNRESET_ROOT/bench/run_bench.py" "${args[@]}" \
   --connreset "$B/connreset" --loadgen "$B/bench/loadgen" \
-  --pipeline-bench "$B/bench/pipeline_bench" --conn-table-rss "$B/bench/conn_table_rss" \
+  --pipeline-bench "$B/bench/pipeline_bench" --probe-ab "$B/bench/probe_ab" --conn-table-rss "$B/bench/conn_table_rss" \
   --anchor "$CONNRESET_ROOT/bench/bpftrace/anchor.bt"

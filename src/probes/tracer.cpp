@@ -97,18 +97,12 @@ Tracer::Tracer(const AttachPlan& plan, const TracerOptions& opt) {
     throw TracerError("loading the BPF programs failed: " + std::string(std::strerror(-err)) +
                       hint_for(-err) + (log.empty() ? "" : "\nlibbpf said:\n" + log));
   }
-  for (const std::string& name : wanted) {
-    bpf_program* p = bpf_object__find_program_by_name(skel_->obj, name.c_str());
-    bpf_link* link = p ? bpf_program__attach(p) : nullptr;
-    if (!link) {
-      const int err = errno;
-      const std::string log = take_log();
-      release();
-      throw TracerError("attaching " + name + " failed: " + std::strerror(err) + hint_for(err) +
-                        (log.empty() ? "" : "\nlibbpf said:\n" + log));
-    }
-    links_.push_back(link);
-    attached_.push_back(name);
+  programs_ = wanted;
+  try {
+    attach();
+  } catch (const TracerError&) {
+    release();  // a throwing constructor gets no destructor
+    throw;
   }
   ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &Tracer::on_sample, this, nullptr);
   if (!ring_) {
@@ -120,11 +114,33 @@ Tracer::Tracer(const AttachPlan& plan, const TracerOptions& opt) {
 
 Tracer::~Tracer() { release(); }
 
+void Tracer::attach() {
+  if (!links_.empty()) return;
+  for (const std::string& name : programs_) {
+    bpf_program* p = bpf_object__find_program_by_name(skel_->obj, name.c_str());
+    bpf_link* link = p ? bpf_program__attach(p) : nullptr;
+    if (!link) {
+      const int err = errno;
+      const std::string log = take_log();
+      detach();
+      throw TracerError("attaching " + name + " failed: " + std::strerror(err) + hint_for(err) +
+                        (log.empty() ? "" : "\nlibbpf said:\n" + log));
+    }
+    links_.push_back(link);
+    attached_.push_back(name);
+  }
+}
+
+void Tracer::detach() {
+  for (bpf_link* l : links_) bpf_link__destroy(l);
+  links_.clear();
+  attached_.clear();
+}
+
 void Tracer::release() {
   if (ring_) ring_buffer__free(ring_);
   ring_ = nullptr;
-  for (bpf_link* l : links_) bpf_link__destroy(l);
-  links_.clear();
+  detach();
   if (skel_) connreset_bpf__destroy(skel_);
   skel_ = nullptr;
 }

@@ -6,6 +6,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "probes/attach_plan.h"
 
@@ -18,7 +19,7 @@ namespace connreset {
 struct TracerOptions {
   uint16_t filter_port = 0;          // 0: all ports
   uint32_t ringbuf_kib = 4096;       // power of two, >= 4 (page size)
-  uint32_t max_tracked = 65536;      // recv/send aggregation entries (LRU)
+  uint32_t max_tracked = 65536;      // recv/send aggregation entries in the LRU hash
   uint64_t loop_report_first = 64;   // after-the-end calls before the first repeat report
   bool verbose = false;              // libbpf's own messages on stderr
 };
@@ -49,6 +50,10 @@ class Tracer {
   int poll(int timeout_ms, const RecordFn& fn);
   KernelCounters counters() const;
   const std::vector<std::string>& attached() const { return attached_; }
+  // Links off and on again with the programs and maps kept: what the probes
+  // cost is measured by switching them (bench/probe_ab.cpp). The constructor attaches.
+  void detach();
+  void attach();
 
  private:
   static int on_sample(void* ctx, void* data, size_t size);
@@ -56,6 +61,7 @@ class Tracer {
 
   connreset_bpf* skel_ = nullptr;
   ring_buffer* ring_ = nullptr;
+  std::vector<std::string> programs_;  // of the plan, loaded
   std::vector<bpf_link*> links_;
   std::vector<std::string> attached_;
   const RecordFn* current_fn_ = nullptr;
