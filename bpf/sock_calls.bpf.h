@@ -77,8 +77,7 @@ static __always_inline void emit_call(struct sock *sk, __u64 cookie, __u8 call, 
 	e->phase = st->phase;
 	e->count = st->phase_calls;
 	e->bytes = ret > 0 ? ret : 0;
-	/* an error or end is worth a prompt wake-up; a first data call is not */
-	event_submit(e, st->phase == CR_PHASE_ERROR && st->phase_calls == 1);
+	event_submit(e);
 }
 
 static __always_inline __u8 call_phase_of(__u8 call, int ret)
