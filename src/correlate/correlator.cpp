@@ -147,20 +147,69 @@ void Correlator::on_event(const Event& ev) {
 
 // ---- RST pairing ------------------------------------------------------------
 
-Correlator::Pending* Correlator::match_pending(const Event& ev, bool want_sent) {
-  Pending* best = nullptr;
+size_t Correlator::TupleKeyHash::operator()(const TupleKey& k) const noexcept {
+  const EndpointHash h;
+  return h(k.local) * 31 + h(k.remote);
+}
+
+namespace {
+
+template <class Map, class Key, class It>
+void erase_entry(Map& m, const Key& key, It it) {
+  auto [b, e] = m.equal_range(key);
+  for (auto i = b; i != e; ++i) {
+    if (i->second == it) {
+      m.erase(i);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+// Index entries are derived from the sides a case has: unindex before changing them.
+void Correlator::index_pending(PendingIt it) {
+  const ResetCase& c = it->c;
+  if (c.received) pending_by_cookie_.emplace(c.received->cookie, it);
+  if (c.sent && c.sent->has_socket && (!c.received || c.sent->cookie != c.received->cookie)) {
+    pending_by_cookie_.emplace(c.sent->cookie, it);
+  }
+  if (c.received && !c.sent) awaiting_sent_.emplace(TupleKey{c.received->local, c.received->remote}, it);
+  if (c.sent && !c.received) awaiting_received_.emplace(TupleKey{c.sent->local, c.sent->remote}, it);
+}
+
+void Correlator::unindex_pending(PendingIt it) {
+  const ResetCase& c = it->c;
+  if (c.received) erase_entry(pending_by_cookie_, c.received->cookie, it);
+  if (c.sent && c.sent->has_socket && (!c.received || c.sent->cookie != c.received->cookie)) {
+    erase_entry(pending_by_cookie_, c.sent->cookie, it);
+  }
+  if (c.received && !c.sent) erase_entry(awaiting_sent_, TupleKey{c.received->local, c.received->remote}, it);
+  if (c.sent && !c.received) erase_entry(awaiting_received_, TupleKey{c.sent->local, c.sent->remote}, it);
+}
+
+Correlator::PendingIt Correlator::erase_pending(PendingIt it) {
+  unindex_pending(it);
+  return pending_.erase(it);
+}
+
+// The case still waiting for the other side of ev: mirrored tuple, within the pair window,
+// the same network namespace preferred, then the closest in time, then the oldest.
+Correlator::PendingIt Correlator::match_pending(const Event& ev, bool want_sent) {
+  PendingIt best = pending_.end();
   uint64_t best_dt = 0;
   bool best_same_ns = false;
-  for (Pending& p : pending_) {
-    const std::optional<Event>& other = want_sent ? p.c.received : p.c.sent;
-    const std::optional<Event>& mine = want_sent ? p.c.sent : p.c.received;
-    if (mine || !other) continue;
-    if (other->local != ev.remote || other->remote != ev.local) continue;
-    const uint64_t dt = abs_diff(other->ts_ns, ev.ts_ns);
+  auto [b, e] = (want_sent ? awaiting_sent_ : awaiting_received_).equal_range(TupleKey{ev.remote, ev.local});
+  for (auto i = b; i != e; ++i) {
+    const Pending& p = *i->second;
+    const Event& other = want_sent ? *p.c.received : *p.c.sent;
+    const uint64_t dt = abs_diff(other.ts_ns, ev.ts_ns);
     if (dt > options_.pair_window_ns) continue;
-    const bool same_ns = other->netns == ev.netns;
-    if (!best || (same_ns && !best_same_ns) || (same_ns == best_same_ns && dt < best_dt)) {
-      best = &p;
+    const bool same_ns = other.netns == ev.netns;
+    const bool better = best == pending_.end() || (same_ns && !best_same_ns) ||
+                        (same_ns == best_same_ns && (dt < best_dt || (dt == best_dt && p.seq < best->seq)));
+    if (better) {
+      best = i->second;
       best_dt = dt;
       best_same_ns = same_ns;
     }
@@ -168,13 +217,16 @@ Correlator::Pending* Correlator::match_pending(const Event& ev, bool want_sent) 
   return best;
 }
 
-void Correlator::open_pending(ResetCase c, uint64_t ts) {
+Correlator::PendingIt Correlator::open_pending(ResetCase c, uint64_t ts) {
   if (pending_.size() >= options_.max_pending) {
     finish(pending_.front());
-    pending_.pop_front();
+    erase_pending(pending_.begin());
     ++stats_.pending_dropped;
   }
-  pending_.push_back(Pending{std::move(c), ts + options_.settle_ns});
+  pending_.push_back(Pending{std::move(c), ts + options_.settle_ns, pending_seq_++});
+  const PendingIt it = std::prev(pending_.end());
+  index_pending(it);
+  return it;
 }
 
 void Correlator::on_reset_sent(const Event& ev) {
@@ -191,41 +243,50 @@ void Correlator::on_reset_sent(const Event& ev) {
   // Data for a socket whose receive side is shut: tcp_rcv_state_process calls
   // tcp_reset() on the closer's own socket (a receive event) just before the
   // RST goes out. That receive event was this very RST, not a second one.
-  Pending* self_abort = nullptr;
+  PendingIt self_abort = pending_.end();
   if (ev.has_socket && !ev.active) {
-    for (Pending& p : pending_) {
+    auto [b, e] = pending_by_cookie_.equal_range(ev.cookie);
+    for (auto i = b; i != e; ++i) {
+      const Pending& p = *i->second;
       if (p.c.received && !p.c.sent && p.c.received->cookie == ev.cookie &&
-          abs_diff(p.c.received->ts_ns, ev.ts_ns) <= options_.pair_window_ns) {
-        p.c.received.reset();
-        p.c.observed.clear();
-        p.c.ts_ns = ev.ts_ns;
-        self_abort = &p;
-        break;
+          abs_diff(p.c.received->ts_ns, ev.ts_ns) <= options_.pair_window_ns &&
+          (self_abort == pending_.end() || p.seq < self_abort->seq)) {
+        self_abort = i->second;
       }
     }
   }
-  Pending* p = self_abort ? self_abort : match_pending(ev, /*want_sent=*/true);
-  if (!p) {
+  PendingIt p = self_abort != pending_.end() ? self_abort : match_pending(ev, /*want_sent=*/true);
+  if (p == pending_.end()) {
     ResetCase c;
     c.ts_ns = ev.ts_ns;
-    open_pending(std::move(c), ev.ts_ns);
-    p = &pending_.back();
+    p = open_pending(std::move(c), ev.ts_ns);
+  }
+  unindex_pending(p);
+  if (p == self_abort) {
+    p->c.received.reset();
+    p->c.observed.clear();
+    p->c.ts_ns = ev.ts_ns;
   }
   p->c.sent = ev;
   p->c.sender_prev_state = prev_state;
   p->c.ts_ns = std::min(p->c.ts_ns, ev.ts_ns);
+  index_pending(p);
 }
 
 void Correlator::on_reset_received(const Event& ev) {
   Socket& s = socket_for(ev);
   s.state = ev.state;
   // the same local abort seen after its RST: already accounted for
-  for (const Pending& p : pending_) {
+  auto [b, e] = pending_by_cookie_.equal_range(ev.cookie);
+  for (auto i = b; i != e; ++i) {
+    const Pending& p = *i->second;
     if (p.c.sent && p.c.sent->cookie == ev.cookie && p.c.sent->has_socket && !p.c.sent->active) return;
   }
-  if (Pending* p = match_pending(ev, /*want_sent=*/false)) {
+  if (PendingIt p = match_pending(ev, /*want_sent=*/false); p != pending_.end()) {
+    unindex_pending(p);
     p->c.received = ev;
     p->c.ts_ns = std::min(p->c.ts_ns, ev.ts_ns);
+    index_pending(p);
     return;
   }
   ResetCase c;
@@ -284,7 +345,9 @@ void Correlator::on_sock_call(const Event& ev) {
   if (ev.phase == Phase::Data) return;
 
   const std::string result = result_name(ev.phase, ev.ret);
-  for (Pending& p : pending_) {
+  auto [b, e] = pending_by_cookie_.equal_range(ev.cookie);
+  for (auto i = b; i != e; ++i) {
+    Pending& p = *i->second;
     const bool on_receiver = p.c.received && p.c.received->cookie == ev.cookie;
     const bool on_sender = p.c.sent && p.c.sent->has_socket && p.c.sent->cookie == ev.cookie;
     if (!on_receiver && !on_sender) continue;
@@ -351,7 +414,7 @@ void Correlator::tick(uint64_t now_ns) {
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->deadline_ns <= now_ns) {
       finish(*it);
-      it = pending_.erase(it);
+      it = erase_pending(it);
     } else {
       ++it;
     }
@@ -367,6 +430,9 @@ void Correlator::tick(uint64_t now_ns) {
 void Correlator::flush() {
   for (Pending& p : pending_) finish(p);
   pending_.clear();
+  pending_by_cookie_.clear();
+  awaiting_sent_.clear();
+  awaiting_received_.clear();
   for (auto& [cookie, s] : sockets_) report_final_findings(s);
 }
 

@@ -97,6 +97,16 @@ class Correlator {
   struct Pending {
     ResetCase c;
     uint64_t deadline_ns = 0;
+    uint64_t seq = 0;  // arrival order: ties go to the older case
+  };
+  using PendingIt = std::list<Pending>::iterator;
+  // (local, remote) of the one side a pending case has, to find the mirrored other side
+  struct TupleKey {
+    Endpoint local, remote;
+    bool operator==(const TupleKey&) const = default;
+  };
+  struct TupleKeyHash {
+    size_t operator()(const TupleKey& k) const noexcept;
   };
 
   Socket& socket_for(const Event& ev);
@@ -107,8 +117,11 @@ class Correlator {
   void on_state(const Event& ev);
   void on_close(const Event& ev);
   void on_sock_call(const Event& ev);
-  Pending* match_pending(const Event& ev, bool want_sent);
-  void open_pending(ResetCase c, uint64_t ts);
+  PendingIt match_pending(const Event& ev, bool want_sent);
+  PendingIt open_pending(ResetCase c, uint64_t ts);
+  PendingIt erase_pending(PendingIt it);
+  void index_pending(PendingIt it);
+  void unindex_pending(PendingIt it);
   void finish(Pending& p);
   void track_call(Socket& s, const Event& ev);
   void report_final_findings(Socket& s);
@@ -124,7 +137,13 @@ class Correlator {
   std::unordered_map<uint64_t, Socket> sockets_;
   Socket* lru_head_ = nullptr;  // least recently touched
   Socket* lru_tail_ = nullptr;
-  std::list<Pending> pending_;
+  std::list<Pending> pending_;  // in arrival order
+  // Pending cases by what events look them up by. Every case of the last settle window is
+  // pending, so at thousands of resets per second a scan per event was quadratic.
+  std::unordered_multimap<uint64_t, PendingIt> pending_by_cookie_;  // either side's socket
+  std::unordered_multimap<TupleKey, PendingIt, TupleKeyHash> awaiting_sent_;      // received only
+  std::unordered_multimap<TupleKey, PendingIt, TupleKeyHash> awaiting_received_;  // sent only
+  uint64_t pending_seq_ = 0;
   std::deque<std::pair<uint64_t, uint64_t>> closed_;  // (closed_ns, cookie), oldest first
   CorrelatorStats stats_;
 };
