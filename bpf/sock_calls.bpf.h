@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * recv()/send() results, aggregated per (socket, task, direction) in the
- * kernel. This runs on every recv() and send() of every process: a lookup in
- * the socket's own storage and a compare in the common case (a hash lookup
- * for kprobes), a ring-buffer record only when
- * the result *phase* changes (first call, first EOF, each new errno) or an
- * after-the-end loop crosses a reporting threshold (64, 128, 256, ...).
+ * kernel. This runs on every recv() and send() of every process. The common
+ * call, more data for a known reader or writer, stops at a per-CPU cache;
+ * the rest update state in the socket's own storage (tp_btf, fentry) or an
+ * LRU hash (kprobes). A ring-buffer record is written only when the result
+ * *phase* changes (first call, first EOF, each new errno) or an after-the-end
+ * loop crosses a reporting threshold (64, 128, 256, ...).
  */
 #ifndef CONNRESET_SOCK_CALLS_BPF_H
 #define CONNRESET_SOCK_CALLS_BPF_H
@@ -40,8 +41,8 @@ struct {
 /*
  * The fast path for probes with a BTF socket pointer (tp_btf, fentry/fexit):
  * storage that lives in the socket itself, one slot per direction for the
- * first task that uses it. No hash, no cookie until a record is written, and
- * freed with the socket, so nothing stale is left to evict. Other tasks on
+ * first task that uses it. No hash, no cookie lookup on the way, and freed
+ * with the socket, so nothing stale is left to evict. Other tasks on
  * the same socket (fork, fd passing) fall back to the hash.
  */
 struct sock_calls {
