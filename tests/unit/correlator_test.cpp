@@ -77,6 +77,52 @@ TEST_F(CorrelatorTest, SendBeforeReceive_PairsTheSameWay) {
   EXPECT_EQ(out.resets[0].receiver->pid, client.pid);
 }
 
+// A storm: every reset of the settle window is pending at once, both ends
+// arriving in opposite orders. Each must pair with its own mirror, and the
+// client's ECONNRESET must land on its own case only.
+TEST_F(CorrelatorTest, ManyPendingResets_EachPairsWithItsOwnMirror) {
+  Correlator c(opts, out);
+  constexpr uint16_t kN = 500;
+  for (uint16_t i = 0; i < kN; ++i) {
+    const Conn srv{1000u + i, ep(18081), ep(static_cast<uint16_t>(40000 + i))};
+    feed(c, {abort_on_close(10 * kMs + i, srv, server, i + 1u)});
+  }
+  for (uint16_t j = 0; j < kN; ++j) {
+    const uint16_t i = static_cast<uint16_t>(kN - 1 - j);
+    const Conn cli{5000u + i, ep(static_cast<uint16_t>(40000 + i)), ep(18081)};
+    feed(c, {rst_received(10 * kMs + i + 50, cli, server),
+             call(11 * kMs + i, cli, client, Call::Recv, Phase::Error, -ECONNRESET)});
+  }
+  c.tick(12 * kMs);  // every case has both ends and the error: none waits for settle
+  ASSERT_EQ(out.resets.size(), kN);
+  for (const ResetCase& r : out.resets) {
+    ASSERT_TRUE(r.sent && r.received);
+    EXPECT_EQ(r.sent->local, r.received->remote);
+    EXPECT_EQ(r.sent->remote, r.received->local);
+    EXPECT_EQ(r.sent->cookie - 1000, r.received->cookie - 5000);
+    ASSERT_EQ(r.observed.size(), 1u);
+    EXPECT_EQ(explain(r).unread_bytes, r.sent->cookie - 1000 + 1);
+  }
+}
+
+TEST_F(CorrelatorTest, PendingResetsAreBounded_OldestReportedEarly) {
+  opts.max_pending = 4;
+  Correlator c(opts, out);
+  for (uint16_t i = 0; i < 6; ++i) {
+    const Conn cli{100u + i, ep(static_cast<uint16_t>(41000 + i)), ep(18081)};
+    feed(c, {rst_received(10 * kMs + i, cli, server)});
+  }
+  ASSERT_EQ(out.resets.size(), 2u);  // reported before their settle time to make room
+  EXPECT_EQ(out.resets[0].received->cookie, 100u);
+  EXPECT_EQ(out.resets[1].received->cookie, 101u);
+  EXPECT_EQ(c.stats().pending_dropped, 2u);
+  // the evicted cases are gone from the indexes too: a late sender opens a case of its own
+  feed(c, {abort_on_close(10 * kMs + 7, Conn{900, ep(18081), ep(41000)}, server, 3)});
+  c.flush();
+  ASSERT_EQ(out.resets.size(), 7u);
+  EXPECT_FALSE(out.resets.back().received.has_value() && out.resets.back().sent.has_value());
+}
+
 TEST_F(CorrelatorTest, SoftirqCurrent_IsNeverTakenAsTheReceiver) {
   // the only thing known about the client socket is an RST processed while
   // the *server* was current: the receiver must stay unknown, not "python3"
