@@ -167,25 +167,25 @@ void erase_entry(Map& m, const Key& key, It it) {
 
 }  // namespace
 
-// Index entries are derived from the sides a case has: unindex before changing them.
-void Correlator::index_pending(PendingIt it) {
+// The index entries of a case, derived from the sides it has, in one place so that
+// adding and removing them cannot disagree: unindex before changing the sides.
+template <class F>
+void Correlator::for_each_index_entry(PendingIt it, F&& f) {
   const ResetCase& c = it->c;
-  if (c.received) pending_by_cookie_.emplace(c.received->cookie, it);
+  if (c.received) f(pending_by_cookie_, c.received->cookie);
   if (c.sent && c.sent->has_socket && (!c.received || c.sent->cookie != c.received->cookie)) {
-    pending_by_cookie_.emplace(c.sent->cookie, it);
+    f(pending_by_cookie_, c.sent->cookie);
   }
-  if (c.received && !c.sent) awaiting_sent_.emplace(TupleKey{c.received->local, c.received->remote}, it);
-  if (c.sent && !c.received) awaiting_received_.emplace(TupleKey{c.sent->local, c.sent->remote}, it);
+  if (c.received && !c.sent) f(awaiting_sent_, TupleKey{c.received->local, c.received->remote});
+  if (c.sent && !c.received) f(awaiting_received_, TupleKey{c.sent->local, c.sent->remote});
+}
+
+void Correlator::index_pending(PendingIt it) {
+  for_each_index_entry(it, [it](auto& map, const auto& key) { map.emplace(key, it); });
 }
 
 void Correlator::unindex_pending(PendingIt it) {
-  const ResetCase& c = it->c;
-  if (c.received) erase_entry(pending_by_cookie_, c.received->cookie, it);
-  if (c.sent && c.sent->has_socket && (!c.received || c.sent->cookie != c.received->cookie)) {
-    erase_entry(pending_by_cookie_, c.sent->cookie, it);
-  }
-  if (c.received && !c.sent) erase_entry(awaiting_sent_, TupleKey{c.received->local, c.received->remote}, it);
-  if (c.sent && !c.received) erase_entry(awaiting_received_, TupleKey{c.sent->local, c.sent->remote}, it);
+  for_each_index_entry(it, [it](auto& map, const auto& key) { erase_entry(map, key, it); });
 }
 
 Correlator::PendingIt Correlator::erase_pending(PendingIt it) {

@@ -120,6 +120,8 @@ class Correlator {
   PendingIt match_pending(const Event& ev, bool want_sent);
   PendingIt open_pending(ResetCase c, uint64_t ts);
   PendingIt erase_pending(PendingIt it);
+  template <class F>
+  void for_each_index_entry(PendingIt it, F&& f);
   void index_pending(PendingIt it);
   void unindex_pending(PendingIt it);
   void finish(Pending& p);
