@@ -184,10 +184,10 @@ static __always_inline struct data_cache_entry *data_cache_slot(__u64 cookie)
 static __always_inline void record_call_tracing(struct sock *sk, __u8 call, int ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u8 phase = call_phase_of(call, ret);
 	struct data_cache_entry *dc;
 	struct sock_calls *sc;
 	struct call_stat *st;
+	__u8 phase;
 
 	call &= 1;
 	if (ret > 0) {
@@ -197,6 +197,7 @@ static __always_inline void record_call_tracing(struct sock *sk, __u8 call, int 
 		if (dc && cookie && dc->cookie == cookie && dc->tgid[call] == tgid)
 			return;
 	}
+	phase = call_phase_of(call, ret); /* not needed on the cache hit above */
 	sc = bpf_sk_storage_get(&sock_calls, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!sc) {
 		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase);
