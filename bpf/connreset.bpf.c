@@ -20,6 +20,7 @@
 #include "connreset.h"
 #include "sock_read.bpf.h"
 #include "sock_calls.bpf.h"
+#include "process_tree.bpf.h" /* connreset run only */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -31,6 +31,7 @@ bool Filter::matches(const Explanation& x) const {
   if (pid && !any_task(tasks, [&](const TaskRef& t) { return t.pid == *pid; })) return false;
   if (comm && !any_task(tasks, [&](const TaskRef& t) { return t.comm == *comm; })) return false;
   if (cgroup && !any_task(tasks, [&](const TaskRef& t) { return t.cgroup == *cgroup; })) return false;
+  if (process_tree && !any_task(tasks, [&](const TaskRef& t) { return process_tree(t.pid); })) return false;
   if (port && c.local.port != *port && c.remote.port != *port) return false;
   if (netns) {
     const bool sender_ns = c.sent && c.sent->netns == *netns;
@@ -46,6 +47,7 @@ bool Filter::matches(const LifecycleEvent& ev) const {
   if (pid && (!t || t->pid != *pid)) return false;
   if (comm && (!t || t->comm != *comm)) return false;
   if (cgroup && (!t || t->cgroup != *cgroup)) return false;
+  if (process_tree && (!t || !process_tree(t->pid))) return false;
   if (port && e.local.port != *port && e.remote.port != *port) return false;
   if (netns && e.netns != *netns) return false;
   return true;
@@ -55,6 +57,7 @@ bool Filter::matches(const Finding& f) const {
   if (pid && f.task.pid != *pid) return false;
   if (comm && f.task.comm != *comm) return false;
   if (cgroup && f.task.cgroup != *cgroup) return false;
+  if (process_tree && !process_tree(f.task.pid)) return false;
   if (port && f.local.port != *port && f.remote.port != *port) return false;
   if (netns && f.netns != *netns) return false;
   return true;

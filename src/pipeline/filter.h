@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,9 @@ struct Filter {
   std::optional<uint16_t> port;
   std::optional<uint64_t> cgroup;
   std::optional<uint32_t> netns;
+  // connreset run: only what involves a process (tgid) of CMD's tree: either
+  // end, the actor or the closer of a reset; the task of a finding.
+  std::function<bool(uint32_t tgid)> process_tree;
 
   bool matches(const Explanation& x) const;
   bool matches(const LifecycleEvent& ev) const;

@@ -41,6 +41,7 @@ class LiveSession {
 
   const KernelFeatures& features() const { return features_; }
   const AttachPlan& plan() const { return plan_; }
+  const Tracer& tracer() const { return *tracer_; }
   RunInfo run_info() const;
 
  private:

@@ -80,9 +80,15 @@ Tracer::Tracer(const AttachPlan& plan, const TracerOptions& opt) {
   skel_->rodata->key_by_pointer = plan.uses(ProbeFamily::Kprobe);
   bpf_map__set_max_entries(skel_->maps.events, opt.ringbuf_kib * 1024);
   bpf_map__set_max_entries(skel_->maps.calls, opt.max_tracked);
+  bpf_map__set_max_entries(skel_->maps.tree_tasks, opt.track_tree ? opt.tree_max : 1);
+  track_tree_ = opt.track_tree;
 
   // the attach plan decides, before load, which programs exist at all
-  const std::vector<std::string> wanted = plan.programs();
+  std::vector<std::string> wanted = plan.programs();
+  if (opt.track_tree) {
+    wanted.emplace_back("tree_newtask");
+    wanted.emplace_back("tree_exit");
+  }
   bpf_program* prog = nullptr;
   bpf_object__for_each_program(prog, skel_->obj) {
     const std::string name = bpf_program__name(prog);
@@ -162,6 +168,16 @@ int Tracer::poll(int timeout_ms, const RecordFn& fn) {
   current_fn_ = nullptr;
   if (err < 0 && err != -EINTR) return err;
   return records_;
+}
+
+int Tracer::tree_map_fd() const { return track_tree_ ? bpf_map__fd(skel_->maps.tree_tasks) : -1; }
+
+uint64_t Tracer::tree_untracked() const {
+  if (!track_tree_) return 0;
+  uint32_t key = 0;
+  uint64_t n = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tree_untracked), &key, &n) != 0) return 0;
+  return n;
 }
 
 KernelCounters Tracer::counters() const {

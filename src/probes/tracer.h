@@ -22,6 +22,10 @@ struct TracerOptions {
   uint32_t max_tracked = 65536;      // recv/send aggregation entries in the LRU hash
   uint64_t loop_report_first = 64;   // after-the-end calls before the first repeat report
   bool verbose = false;              // libbpf's own messages on stderr
+  // connreset run: also load the process-tree programs (bpf/process_tree.bpf.h);
+  // off for every other command, whose programs stay exactly as they were.
+  bool track_tree = false;
+  uint32_t tree_max = 8192;          // processes of the tree tracked at once
 };
 
 class TracerError : public std::runtime_error {
@@ -49,6 +53,10 @@ class Tracer {
   // Waits up to timeout_ms, then hands every queued record to fn. Returns records read.
   int poll(int timeout_ms, const RecordFn& fn);
   KernelCounters counters() const;
+  // The process-tree map (track_tree only; -1 otherwise) and how many of the
+  // tree's processes were not tracked because it was full.
+  int tree_map_fd() const;
+  uint64_t tree_untracked() const;
   const std::vector<std::string>& attached() const { return attached_; }
   // Links off and on again with the programs and maps kept: what the probes
   // cost is measured by switching them (bench/probe_ab.cpp). The constructor attaches.
@@ -66,6 +74,7 @@ class Tracer {
   std::vector<std::string> attached_;
   const RecordFn* current_fn_ = nullptr;
   int records_ = 0;
+  bool track_tree_ = false;
 };
 
 }  // namespace connreset
