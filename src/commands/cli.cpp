@@ -98,10 +98,32 @@ int run_cli(int argc, char** argv) {
   report_cmd->add_option("-P,--port", report.port, "Only connections with this port")
       ->check(CLI::Range(1, 65535));
 
+  RunArgs run;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "Run CMD, follow its whole process tree and report the resets it takes part in (for CI)");
+  add_tracing_options(*run_cmd, run.trace);
+  run_cmd->add_option("--fail-on", run.fail_on,
+                      "Exit " + std::to_string(kRunExitFailOn) + " when the tree had: any (reset or finding), "
+                      "findings, or resets of these causes (comma-separated ids)");
+  run_cmd->add_option("--junit", run.junit, "Write a JUnit XML report (one test case per reset/finding)");
+  run_cmd->add_option("--record", run.record, "Also journal the run to DIR (for `connreset report --html`)");
+  run_cmd->add_option("--user", run.user,
+                      "Run CMD as this user (name or uid); default under sudo: the invoking user");
+  run_cmd->add_option("--grace", run.grace_s,
+                      "After CMD exits, wait at most this many seconds for the rest of its tree")
+      ->check(CLI::NonNegativeNumber);
+  run_cmd->add_option("--max-processes", run.max_processes,
+                      "Processes of the tree the kernel tracks at once")
+      ->check(CLI::Range(16u, 1u << 22));
+  run_cmd->add_option("command", run.command, "CMD [ARGS...], after --")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int rc = app.exit(e);
+    // run's exit codes are CMD's: its own usage errors get the documented code
+    if (rc != 0 && argc > 1 && std::string(argv[1]) == "run") return kRunExitInternal;
+    return rc;
   }
 
   if (*trace_cmd) {
@@ -117,6 +139,7 @@ int run_cli(int argc, char** argv) {
   if (*demo_cmd) return run_demo(std::move(demo));
   if (*record_cmd) return run_record(std::move(record));
   if (*report_cmd) return run_report(report);
+  if (*run_cmd) return run_run(std::move(run));
   return 2;
 }
 

@@ -44,7 +44,26 @@ struct ReportArgs {
   uint16_t port = 0;
 };
 
+// connreset run: TraceArgs plus CMD and what CI needs (see src/commands/run.cpp).
+struct RunArgs {
+  TraceArgs trace;
+  std::vector<std::string> command;  // CMD [ARGS...]
+  std::string fail_on;               // "" = only report
+  std::string junit;                 // JUnit XML file to write
+  std::string record;                // journal directory
+  std::string user;                  // "" = SUDO_UID under sudo, else ourselves
+  std::optional<double> grace_s;     // after CMD exits, how long to wait for the rest of its tree
+  uint32_t max_processes = 8192;     // processes of the tree tracked at once (kernel map)
+};
+
+// Exit codes of `connreset run` besides CMD's own (README "connreset run").
+inline constexpr int kRunExitFailOn = 99;     // --fail-on matched
+inline constexpr int kRunExitInternal = 125;  // connreset could not run CMD under tracing
+inline constexpr int kRunExitNotExec = 126;   // CMD found but not executable
+inline constexpr int kRunExitNotFound = 127;  // CMD not found
+
 int run_cli(int argc, char** argv);
+int run_run(RunArgs args);
 int run_record(RecordArgs args);
 int run_report(const ReportArgs& args);
 int run_trace(TraceArgs args);
