@@ -10,10 +10,13 @@
 #include <cstring>
 
 #include "e2e/harness.h"
+#include "e2e/run_helper.h"
 #include "probes/attach_plan.h"
 #include "probes/features.h"
 
 int main(int argc, char** argv) {
+  // the commands `connreset run` runs in tests/e2e/run_test.cpp
+  if (argc > 1 && std::strcmp(argv[1], "--run-helper") == 0) return connreset::e2e::run_helper(argc - 2, argv + 2);
   ::testing::InitGoogleTest(&argc, argv);
   bool listing = false;
   for (int i = 1; i < argc; ++i) listing |= std::strncmp(argv[i], "--gtest_list_tests", 18) == 0;
