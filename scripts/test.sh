@@ -16,6 +16,19 @@ log "ctest: unit and e2e on $(uname -r)"
 log "DisposableKernel.* (host-wide sysctls) left out here; scripts/vmtest.sh runs it in VMs"
 ctest --test-dir "$CONNRESET_BUILD" --output-on-failure -j1 -E '^DisposableKernel\.'
 
+# Dogfood `connreset run`: one of our own e2e scenarios (a server closes with unread data) as
+# the CI command, with the options a CI job uses; the JUnit file must carry that reset as a failure.
+log "dogfood: an e2e scenario under connreset run --fail-on any --junit"
+dog_junit="$CONNRESET_BUILD/dogfood-junit.xml"
+dog_rc=0
+"$CONNRESET_BUILD/connreset" run --json --fail-on any --junit "$dog_junit" -- \
+  "$CONNRESET_BUILD/tests/connreset_e2e" --gtest_brief=1 \
+  --gtest_filter='DemoScenarios.UnreadDataAtClose_BlamesTheServerThatClosed' \
+  >"$CONNRESET_BUILD/dogfood.log" 2>&1 || dog_rc=$?
+[ "$dog_rc" = 99 ] || { tail -n 40 "$CONNRESET_BUILD/dogfood.log" >&2; die "dogfood: connreset run exited $dog_rc, expected 99 (--fail-on any matched)"; }
+python3 "$CONNRESET_ROOT/scripts/check_junit.py" "$dog_junit" "$CONNRESET_BUILD/dogfood.log" \
+  || die "dogfood: the JUnit report is not what the run saw (log: $CONNRESET_BUILD/dogfood.log)"
+
 # benchmarks are not timed tests: only check that the bench runs briefly and prints every row
 if [ "${CONNRESET_SKIP_BENCH:-0}" != 1 ]; then
   log "bench: scripts/bench.sh --quick prints every row"
