@@ -1,5 +1,4 @@
 #pragma once
-#include <atomic>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -20,26 +19,36 @@ struct ListenAddress {
 };
 ListenAddress parse_listen_address(const std::string& text);
 
-// A tiny HTTP/1.0 server for GET /metrics, one request at a time, in its own
-// thread. Bounded request size and read timeout: a slow or hostile client
-// cannot hold it or grow its memory.
+// A tiny HTTP/1.0 server for GET /metrics in a thread of its own, as an epoll
+// event loop: no client can make another wait. Each connection has a short
+// deadline for its whole exchange, requests are bounded in size, and at most
+// kMaxConnections are open - past that the oldest is dropped for the newcomer,
+// so thousands of idle connections cannot lock a scraper out.
 class HttpServer {
  public:
-  HttpServer(const std::string& address, std::function<std::string()> metrics_body);
+  static constexpr int kMaxConnections = 256;
+  static constexpr int kDeadlineMs = 2000;  // to send a request and take the answer
+
+  // Binds and listens (throws ServerError naming the address); serves from
+  // start() - or at once when start_now, as the tests use it.
+  HttpServer(const std::string& address, std::function<std::string()> metrics_body, bool start_now = true);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  void start();
   std::string bound_address() const { return bound_; }  // "127.0.0.1:9464"
+  bool loopback() const { return loopback_; }
 
  private:
   void serve();
-  void handle(int client);
 
   std::function<std::string()> body_;
   int listen_fd_ = -1;
-  int wake_fd_ = -1;  // eventfd: stop
+  int wake_fd_ = -1;   // eventfd: stop
+  int epoll_fd_ = -1;
   std::string bound_;
+  bool loopback_ = true;
   std::thread thread_;
 };
 
