@@ -15,6 +15,7 @@ require_root() {
 CONNRESET_PACKAGES=(
   cmake ninja-build g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev googletest libbenchmark-dev libnl-3-dev libnl-route-3-dev
+  libseccomp-dev  # the seccomp filter trace/record install after attaching
   iproute2 util-linux procps
   clang-14 libclang-rt-14-dev
   bpftrace python3  # scripts/bench.sh: the outside anchor, the bench driver

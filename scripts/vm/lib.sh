@@ -315,8 +315,9 @@ vm_stage_skeleton() {
 	fi
 	# Minimal name service files: glibc resolves "localhost", root and service names from them.
 	printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$stage/etc/hosts"
-	echo 'root:x:0:0:root:/root:/bin/sh' >"$stage/etc/passwd"
-	echo 'root:x:0:' >"$stage/etc/group"
+	# nobody: the user trace and record switch to after attaching (--user)
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$stage/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"
 	printf 'passwd: files\ngroup: files\nhosts: files\nservices: files\nprotocols: files\n' \
 		>"$stage/etc/nsswitch.conf"
 	for d in /etc/services /etc/protocols; do

@@ -1,9 +1,42 @@
 #include <CLI/CLI.hpp>
 
+#include <cmath>
+#include <cstdlib>
+
 #include "commands/commands.h"
 
 namespace connreset {
 namespace {
+
+// A number of seconds: finite, within [lo, hi]. CLI11's Range lets NaN
+// through (every comparison with it is false) and a value like 1.8e10 s
+// overflows the nanosecond deadline, so both are refused here by name.
+CLI::Validator seconds_in(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) {
+          return "expected a number of seconds, got " + text;
+        }
+        if (v < lo || v > hi) {
+          return text + " is out of range: " + CLI::detail::to_string(lo) + " to " +
+                 CLI::detail::to_string(hi) + " seconds";
+        }
+        return "";
+      },
+      "SECONDS");
+}
+
+const CLI::Validator kPowerOfTwo(
+    [](std::string& text) -> std::string {
+      const unsigned long long v = std::strtoull(text.c_str(), nullptr, 10);
+      return v && !(v & (v - 1)) ? "" : "must be a power of two, got " + text;
+    },
+    "POWER OF TWO");
+
+// A week: longer runs do not need a deadline (Ctrl-C, SIGTERM or a service manager stop them).
+constexpr double kMaxDurationS = 7 * 24 * 3600.0;
 
 // Options of every command that attaches probes; with_output: it prints explanations.
 void add_tracing_options(CLI::App& cmd, TraceArgs& a, bool with_output = true) {
@@ -11,7 +44,7 @@ void add_tracing_options(CLI::App& cmd, TraceArgs& a, bool with_output = true) {
       ->check(CLI::IsMember({"auto", "tracepoint", "fentry", "kprobe"}));
   cmd.add_option("--ringbuf-kib", a.live.tracer.ringbuf_kib,
                  "Kernel ring buffer size in KiB (power of two)")
-      ->check(CLI::Range(4u, 1u << 20));
+      ->check(CLI::Range(4u, 1u << 20) & kPowerOfTwo);
   cmd.add_option("--max-tracked", a.live.tracer.max_tracked,
                  "recv()/send() aggregation entries in the kernel's LRU hash (kprobe plans, and "
                  "tasks beyond a socket's first; the rest live in the sockets' own storage)")
@@ -23,7 +56,16 @@ void add_tracing_options(CLI::App& cmd, TraceArgs& a, bool with_output = true) {
                  "Calls after recv() returned 0 or an error before that is reported as a finding")
       ->check(CLI::Range(2u, 1u << 30));
   if (with_output) cmd.add_flag("--json", a.json, "JSON lines instead of text");
+
   cmd.add_flag("-v,--verbose", a.live.tracer.verbose, "Show libbpf's messages");
+}
+
+// trace and record become this user once attached; demo keeps uid 0 for its scenarios.
+void add_user_option(CLI::App& cmd, TraceArgs& a) {
+  cmd.add_option("--user", a.user,
+                 "Run as this user once attached: no capabilities, seccomp-confined "
+                 "(root keeps uid 0 without capabilities)")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -38,6 +80,7 @@ int run_cli(int argc, char** argv) {
   TraceArgs trace;
   CLI::App* trace_cmd = app.add_subcommand("trace", "Trace live and explain every reset");
   add_tracing_options(*trace_cmd, trace);
+  add_user_option(*trace_cmd, trace);
   uint32_t pid = 0;
   std::string comm;
   uint16_t port = 0;
@@ -49,7 +92,7 @@ int run_cli(int argc, char** argv) {
   trace_cmd->add_option("--netns", trace.netns_arg,
                         "Only this network namespace (inode, /proc/PID/ns/net or /run/netns/NAME)");
   trace_cmd->add_option("-d,--duration", trace.duration_s, "Stop after this many seconds")
-      ->check(CLI::PositiveNumber);
+      ->check(seconds_in(0.001, kMaxDurationS));
   trace_cmd->add_flag("-a,--all", trace.all, "Also print every TCP state change (FIN closes too)");
 
   std::string doctor_probes = "auto";
@@ -67,6 +110,7 @@ int run_cli(int argc, char** argv) {
   CLI::App* record_cmd = app.add_subcommand(
       "record", "Trace live into a journal (rotated files) for `connreset report` later");
   add_tracing_options(*record_cmd, record.trace, /*with_output=*/false);  // it writes journals
+  add_user_option(*record_cmd, record.trace);
   record_cmd->add_option("-o,--out", record.out, "Journal directory (created 0700)")->required();
   record_cmd->add_option("--max-size", record.max_size, "Bytes per journal file before rotating")
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40));

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "pipeline/live_session.h"
+#include "sandbox/sandbox.h"
 
 namespace connreset {
 
@@ -18,6 +19,8 @@ struct TraceArgs {
   std::string probes = "auto";
   uint32_t settle_ms = 500;
   uint32_t loop_threshold = 64;
+  std::string user = "nobody";  // --user: who the process becomes after attaching
+  sandbox::RunAs run_as;        // resolved from `user` by resolve_trace_args
 };
 
 // connreset record: TraceArgs plus the journal's and the metrics endpoint's options.
@@ -73,8 +76,15 @@ int run_demo(TraceArgs args);
 // Resolves the textual filters into TraceArgs::live; returns an error message or "".
 std::string resolve_trace_args(TraceArgs& args);
 
-// After the probes are attached, tracing needs no capability: drop them all.
+// demo: after the probes are attached, tracing needs no capability: drop them
+// all (uid 0 stays: the scenarios create namespaces and forge packets).
 // Returns "" or what could not be dropped.
 std::string drop_privileges();
+
+// trace, record: become args.run_as and confine the process to `policy`'s
+// system calls. Returns "" or the step that failed (the caller stops: it
+// must not go on with more privilege than it said it keeps).
+std::string drop_to_user(const TraceArgs& args);
+std::string confine_steady_state(const sandbox::Policy& policy);
 
 }  // namespace connreset

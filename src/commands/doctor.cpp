@@ -34,7 +34,11 @@ int run_doctor(const std::string& probes) {
       f.privileged ? "CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)"
                    : "missing " + join(f.missing_caps) + ": run as root");
   row("BTF", f.btf, f.btf ? "/sys/kernel/btf/vmlinux" : "unavailable: " + f.btf_error);
-  row("ring buffer", f.ringbuf, f.ringbuf ? "BPF_MAP_TYPE_RINGBUF" : "needs kernel 5.8+");
+  // without CAP_BPF the probe's map creation fails with EPERM: that says nothing about the kernel
+  row("ring buffer", f.ringbuf,
+      f.ringbuf       ? "BPF_MAP_TYPE_RINGBUF"
+      : f.privileged  ? "needs kernel 5.8+"
+                      : "not checked: creating BPF maps needs the privileges above");
   row("RST reasons", f.rst_reason_enum,
       f.rst_reason_enum ? "enum sk_rst_reason (6.10+)"
                         : "none: causes are derived from socket state at the RST");

@@ -1,30 +1,21 @@
-#include <linux/capability.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <array>
-#include <cerrno>
-#include <cstring>
-#include <string>
-
 #include "commands/commands.h"
 
 namespace connreset {
 
-std::string drop_privileges() {
+std::string drop_privileges() { return sandbox::drop_to(sandbox::RunAs{.name = "root", .uid = 0, .gid = 0}); }
+
+std::string drop_to_user(const TraceArgs& args) {
   // The ring buffer is mmapped and the counters map fd is open: reading them
   // needs no capability, so a bug in the reader cannot be used as root's.
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    return std::string("PR_SET_NO_NEW_PRIVS: ") + std::strerror(errno);
+  if (std::string err = sandbox::drop_to(args.run_as); !err.empty()) {
+    return "cannot switch to user " + args.run_as.name + " after attaching: " + err;
   }
-  for (int cap = 0; cap <= 63; ++cap) {
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) break;
-  }
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  std::array<__user_cap_data_struct, 2> none{};
-  if (syscall(SYS_capset, &hdr, none.data()) != 0) {
-    return std::string("capset: ") + std::strerror(errno);
+  return "";
+}
+
+std::string confine_steady_state(const sandbox::Policy& policy) {
+  if (std::string err = sandbox::confine(policy); !err.empty()) {
+    return "cannot install the seccomp filter: " + err;
   }
   return "";
 }

@@ -75,13 +75,20 @@ int run_record(RecordArgs args) {
     args.trace.live.filter.port = args.port;
     args.trace.live.tracer.filter_port = args.port;
   }
+  const sandbox::RunAs& run_as = args.trace.run_as;
+  // Everything the steady state needs is opened before the probes are
+  // attached and privileges dropped: the journal directory's handle (checked:
+  // the user record becomes must be able to write there), the metrics socket.
   std::unique_ptr<journal::Writer> writer;
   try {
     writer = std::make_unique<journal::Writer>(journal::WriterOptions{
-        .dir = args.out, .max_file_bytes = args.max_size, .max_files = args.max_files});
+        .dir = args.out, .max_file_bytes = args.max_size, .max_files = args.max_files,
+        .writer_uid = run_as.uid, .writer_gid = run_as.gid});
   } catch (const journal::WriterError& e) {
     return fail(e.what(), 2);
   }
+  StderrWarnings warnings;
+  if (!writer->note().empty()) warnings.warning(writer->note());
   metrics::Registry registry;
   std::unique_ptr<metrics::MetricsSink> metrics_sink;
   std::unique_ptr<metrics::HttpServer> server;
@@ -92,9 +99,14 @@ int run_record(RecordArgs args) {
     registry.describe("connreset_journal_files", metrics::Registry::Type::Gauge,
                       "Journal files in the output directory");
     try {
-      server = std::make_unique<metrics::HttpServer>(args.metrics, [&registry] { return registry.exposition(); });
+      server = std::make_unique<metrics::HttpServer>(
+          args.metrics, [&registry] { return registry.exposition(); }, /*start_now=*/false);
     } catch (const metrics::ServerError& e) {
       return fail(e.what(), 2);
+    }
+    if (!server->loopback()) {
+      warnings.warning("--metrics " + server->bound_address() + " is reachable from other hosts: the "
+                       "metrics (process names, reset counts) are served without authentication");
     }
   }
   install_handlers();
@@ -102,7 +114,6 @@ int run_record(RecordArgs args) {
   journal::Recorder recorder(*writer, args.trace.live.filter.netns);
   RecordObserver observer(recorder, metrics_sink.get());
   args.trace.live.observer = &observer;
-  StderrWarnings warnings;
   std::vector<Sink*> sinks{&recorder, &warnings};
   if (metrics_sink) sinks.push_back(metrics_sink.get());
 
@@ -114,8 +125,13 @@ int run_record(RecordArgs args) {
   } catch (const journal::WriterError& e) {
     return fail(e.what(), 1);
   }
-  if (std::string err = drop_privileges(); !err.empty()) {
-    warnings.warning("could not drop privileges after attaching: " + err);
+  // the metrics thread starts as the unprivileged user; the filter covers it too (TSYNC)
+  std::string err = drop_to_user(args.trace);
+  if (err.empty() && server) server->start();
+  if (err.empty()) err = confine_steady_state(sandbox::Policy{.create_files = true, .serve_tcp = server != nullptr});
+  if (!err.empty()) return fail(err + " (--user root keeps uid 0 without capabilities)", 1);
+  if (args.trace.live.tracer.verbose) {
+    std::fprintf(stderr, "connreset record: attached; now %s\n", sandbox::status_summary().c_str());
   }
   std::fprintf(stderr, "connreset record: journaling to %s%s%s\n", writer->current_path().c_str(),
                server ? ", metrics at http://" : "",
@@ -123,15 +139,15 @@ int run_record(RecordArgs args) {
 
   std::string error;
   auto stop = [&] {
-    if (g_reopen.exchange(false)) {
-      try {
+    try {
+      if (g_reopen.exchange(false)) {
         writer->reopen();
         std::fprintf(stderr, "connreset record: SIGHUP: now writing %s\n", writer->current_path().c_str());
-      } catch (const journal::WriterError& e) {
-        error = e.what();
       }
+      if (std::string note = writer->sync_if_due(monotonic_now_ns()); !note.empty()) warnings.warning(note);
+    } catch (const journal::WriterError& e) {
+      error = e.what();
     }
-    writer->sync_if_due(monotonic_now_ns());
     if (server) {
       registry.set("connreset_journal_bytes_total", {}, static_cast<double>(writer->stats().bytes));
       registry.set("connreset_journal_files", {}, static_cast<double>(writer->stats().files_opened -
@@ -146,12 +162,30 @@ int run_record(RecordArgs args) {
     error = e.what();
   }
   session->finish();  // drains the ring buffer into the journal
-  writer->close();
+  try {
+    writer->close();
+  } catch (const journal::WriterError& e) {
+    if (error.empty()) error = e.what();
+  }
   session.reset();    // detaches every probe
   if (error.empty()) error = recorder.error();
-  if (!error.empty()) return fail(error, 1);
-  std::fprintf(stderr, "connreset record: stopped; %llu events journaled in %s\n",
-               static_cast<unsigned long long>(recorder.events_written()), args.out.c_str());
+  // Claim only what can still be read: rotation (--max-files) or someone
+  // else may have deleted files this run wrote.
+  const uint64_t written = writer->stats().events;
+  const uint64_t kept = writer->events_on_disk();
+  if (!error.empty()) {
+    return fail(error + "\n" + std::to_string(kept) + " events of this run are in " + args.out, 1);
+  }
+  if (kept == written) {
+    std::fprintf(stderr, "connreset record: stopped; %llu events journaled in %s\n",
+                 static_cast<unsigned long long>(kept), args.out.c_str());
+  } else {
+    std::fprintf(stderr,
+                 "connreset record: stopped; %llu events written, %llu of them still in %s (the rest "
+                 "were in files deleted since: --max-files rotation, or by someone else)\n",
+                 static_cast<unsigned long long>(written), static_cast<unsigned long long>(kept),
+                 args.out.c_str());
+  }
   return 0;
 }
 

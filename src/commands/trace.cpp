@@ -1,5 +1,7 @@
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
+
 
 #include <atomic>
 #include <cstdio>
@@ -26,6 +28,17 @@ void install_stop_handlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
+// stdout's reader is gone (`trace --json | head -1`) or the disk is full.
+// SIGPIPE is ignored (a closed metrics client must not kill record), so the
+// failed write only sets the stream's error flag; and with no events to
+// write a closed pipe would never be noticed at all: poll() reports it as
+// POLLERR on the write end.
+bool stdout_broken() {
+  if (std::ferror(stdout)) return true;
+  pollfd p{STDOUT_FILENO, 0, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLNVAL));
+}
+
 }  // namespace
 
 int run_trace(TraceArgs args) {
@@ -47,21 +60,35 @@ int run_trace(TraceArgs args) {
     std::fprintf(stderr, "connreset trace: %s\n(run `connreset doctor` for details)\n", e.what());
     return 1;
   }
-  if (std::string err = drop_privileges(); !err.empty()) {
-    sink->warning("could not drop privileges after attaching: " + err);
+  std::string err = drop_to_user(args);
+  if (err.empty()) err = confine_steady_state(sandbox::Policy{});
+  if (!err.empty()) {
+    std::fprintf(stderr, "connreset trace: %s (--user root keeps uid 0 without capabilities)\n", err.c_str());
+    return 1;
+  }
+  if (args.live.tracer.verbose) {
+    std::fprintf(stderr, "connreset trace: attached; now %s\n", sandbox::status_summary().c_str());
   }
   std::optional<uint64_t> deadline;
   if (args.duration_s) {
     deadline = monotonic_now_ns() + static_cast<uint64_t>(*args.duration_s * 1e9);
   }
   try {
-    session->run([] { return g_stop.load(); }, deadline);
+    session->run([] { return g_stop.load() || stdout_broken(); }, deadline);
   } catch (const TracerError& e) {
     std::fprintf(stderr, "connreset trace: %s\n", e.what());
     session->finish();
     return 1;
   }
   session->finish();
+  std::fflush(stdout);
+  pollfd p{STDOUT_FILENO, 0, 0};
+  // a closed pipe is how `| head` says "enough": not an error; a full disk is
+  if (poll(&p, 1, 0) == 1 && (p.revents & POLLERR)) return 0;
+  if (std::ferror(stdout)) {
+    std::fprintf(stderr, "connreset trace: writing stdout failed (disk full or device error)\n");
+    return 1;
+  }
   return 0;
 }
 

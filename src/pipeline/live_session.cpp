@@ -56,7 +56,15 @@ void LiveSession::run(const std::function<bool()>& stop, std::optional<uint64_t>
 
 void LiveSession::start_background() {
   stop_ = false;
-  thread_ = std::thread([this] { run([this] { return stop_.load(); }, std::nullopt); });
+  thread_ = std::thread([this] {
+    // an exception leaving a thread is std::terminate: keep it for the owner
+    try {
+      run([this] { return stop_.load(); }, std::nullopt);
+    } catch (const std::exception& e) {
+      std::lock_guard lock(background_mutex_);
+      background_error_ = e.what();
+    }
+  });
 }
 
 void LiveSession::stop_background() {
@@ -66,9 +74,13 @@ void LiveSession::stop_background() {
 
 RunStats LiveSession::finish() {
   // drain what the kernel queued after the last poll
-  tracer_->poll(0, [this](std::span<const std::byte> raw) { pipeline_.on_record(raw); });
-  const KernelCounters k = tracer_->counters();
-  pipeline_.update_kernel_counters(k.events, k.lost, k.call_table_full);
+  try {
+    tracer_->poll(0, [this](std::span<const std::byte> raw) { pipeline_.on_record(raw); });
+    const KernelCounters k = tracer_->counters();
+    pipeline_.update_kernel_counters(k.events, k.lost, k.call_table_full);
+  } catch (const TracerError&) {
+    // the drain or the counters failed at exit: keep the last values; what was read is still explained
+  }
   pipeline_.finish();
   return pipeline_.stats();
 }

@@ -2,6 +2,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -36,6 +37,11 @@ class LiveSession {
   // Polls in a thread of its own (demo, tests) until stop_background().
   void start_background();
   void stop_background();
+  // Why the background thread stopped polling on its own, or "".
+  std::string background_error() const {
+    std::lock_guard lock(background_mutex_);
+    return background_error_;
+  }
   // Reports what is pending and the run's statistics; call once, after polling ended.
   RunStats finish();
 
@@ -54,6 +60,8 @@ class LiveSession {
   std::unique_ptr<Tracer> tracer_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  mutable std::mutex background_mutex_;
+  std::string background_error_;
   uint64_t last_counters_ns_ = 0;
 };
 

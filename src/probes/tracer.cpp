@@ -8,6 +8,7 @@
 #include <cstdarg>
 #include <cstring>
 #include <mutex>
+#include <utility>
 
 #include "connreset.h"
 #include "connreset.skel.h"
@@ -124,7 +125,13 @@ void Tracer::attach() {
   if (!links_.empty()) return;
   for (const std::string& name : programs_) {
     bpf_program* p = bpf_object__find_program_by_name(skel_->obj, name.c_str());
-    bpf_link* link = p ? bpf_program__attach(p) : nullptr;
+    if (!p) {
+      // errno would be whatever the last call left there: name the real problem
+      detach();
+      throw TracerError("attaching " + name + " failed: the BPF object has no program of that name "
+                        "(connreset and its BPF object are from different builds)");
+    }
+    bpf_link* link = bpf_program__attach(p);
     if (!link) {
       const int err = errno;
       const std::string log = take_log();
@@ -154,7 +161,14 @@ void Tracer::release() {
 int Tracer::on_sample(void* ctx, void* data, size_t size) {
   auto* self = static_cast<Tracer*>(ctx);
   ++self->records_;
-  (*self->current_fn_)(std::span<const std::byte>(static_cast<const std::byte*>(data), size));
+  // C++ exceptions must not unwind through libbpf's C frames: keep it, and
+  // a negative return makes libbpf stop consuming (this record is consumed).
+  try {
+    (*self->current_fn_)(std::span<const std::byte>(static_cast<const std::byte*>(data), size));
+  } catch (...) {
+    self->callback_error_ = std::current_exception();
+    return -ECANCELED;
+  }
   return 0;
 }
 
@@ -163,9 +177,11 @@ int Tracer::poll(int timeout_ms, const RecordFn& fn) {
   records_ = 0;
   // Most records are submitted without a wake-up (batched), so consume
   // after the wait whether or not epoll fired.
+  callback_error_ = nullptr;
   int err = ring_buffer__poll(ring_, timeout_ms);
-  if (err >= 0 || err == -EINTR) err = ring_buffer__consume(ring_);
+  if (!callback_error_ && (err >= 0 || err == -EINTR)) err = ring_buffer__consume(ring_);
   current_fn_ = nullptr;
+  if (callback_error_) std::rethrow_exception(std::exchange(callback_error_, nullptr));
   if (err < 0 && err != -EINTR) return err;
   return records_;
 }
@@ -183,10 +199,12 @@ uint64_t Tracer::tree_untracked() const {
 KernelCounters Tracer::counters() const {
   KernelCounters out;
   const int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return out;
+  if (ncpu <= 0) throw TracerError("reading the kernel counters: cannot count the CPUs: " + std::string(std::strerror(-ncpu)));
   std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
   auto sum = [&](uint32_t key) -> uint64_t {
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.counters), &key, per_cpu.data()) != 0) return 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.counters), &key, per_cpu.data()) != 0) {
+      throw TracerError("reading the kernel counters failed: " + std::string(std::strerror(errno)));
+    }
     uint64_t total = 0;
     for (uint64_t v : per_cpu) total += v;
     return total;

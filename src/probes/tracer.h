@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <span>
@@ -51,7 +52,11 @@ class Tracer {
 
   using RecordFn = std::function<void(std::span<const std::byte>)>;
   // Waits up to timeout_ms, then hands every queued record to fn. Returns records read.
+  // An exception fn throws stops the polling and is rethrown here, not
+  // unwound through libbpf's C frames.
   int poll(int timeout_ms, const RecordFn& fn);
+  // Throws TracerError when the map cannot be read: a made-up 0 would later
+  // look like counters going back, or hide lost events.
   KernelCounters counters() const;
   // The process-tree map (track_tree only; -1 otherwise) and how many of the
   // tree's processes were not tracked because it was full.
@@ -75,6 +80,7 @@ class Tracer {
   const RecordFn* current_fn_ = nullptr;
   int records_ = 0;
   bool track_tree_ = false;
+  std::exception_ptr callback_error_;  // thrown by current_fn_, rethrown by poll()
 };
 
 }  // namespace connreset
