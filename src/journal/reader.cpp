@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -17,32 +18,127 @@ std::string ReadError::line() const {
   return file + ": offset " + std::to_string(offset) + ": " + message;
 }
 
+// ---- sources -------------------------------------------------------------------
+
+ssize_t MemorySource::read_at(uint64_t offset, std::byte* out, size_t n, std::string*) {
+  if (offset >= data_.size()) return 0;
+  const size_t k = std::min<uint64_t>(n, data_.size() - offset);
+  std::memcpy(out, data_.data() + offset, k);
+  return static_cast<ssize_t>(k);
+}
+
+std::unique_ptr<FileSource> FileSource::open(const std::string& path, std::string* error) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    *error = std::strerror(errno);
+    return nullptr;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *error = S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file";
+    ::close(fd);
+    return nullptr;
+  }
+  std::unique_ptr<FileSource> f(new FileSource());
+  f->fd_ = fd;
+  f->dev_ = st.st_dev;
+  f->ino_ = st.st_ino;
+  f->size_ = static_cast<uint64_t>(st.st_size);
+  return f;
+}
+
+FileSource::~FileSource() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+ssize_t FileSource::read_at(uint64_t offset, std::byte* out, size_t n, std::string* error) {
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t r = pread(fd_, out + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      *error = std::string("read: ") + std::strerror(errno);
+      return -1;
+    }
+    if (r == 0) break;  // the end, perhaps earlier than at open: the file shrank
+    done += static_cast<size_t>(r);
+  }
+  return static_cast<ssize_t>(done);
+}
+
+// ---- Reader ----------------------------------------------------------------------
+
+Reader::Reader(ByteSource& source, std::string name, size_t chunk)
+    : src_(&source), name_(std::move(name)), chunk_(std::max<size_t>(chunk, 4096)) {}
+
 Reader::Reader(std::span<const std::byte> data, std::string name)
-    : data_(data), name_(std::move(name)) {}
+    : owned_(std::make_unique<MemorySource>(data)), src_(owned_.get()), name_(std::move(name)),
+      chunk_(64 * 1024) {}
 
 std::optional<Record> Reader::fail(uint64_t at, std::string message) {
   error_ = ReadError{name_, at, std::move(message)};
+  done_ = true;
   return std::nullopt;
 }
 
+size_t Reader::window(uint64_t off, size_t n) {
+  if (off >= buf_off_ && off - buf_off_ <= buf_len_) {
+    const size_t avail = buf_len_ - static_cast<size_t>(off - buf_off_);
+    if (avail >= n || buf_eof_) return std::min(avail, n);
+  }
+  if (error_) return 0;
+  // keep what is buffered from off on, read the rest
+  size_t keep = 0;
+  if (off >= buf_off_ && off - buf_off_ < buf_len_) {
+    keep = buf_len_ - static_cast<size_t>(off - buf_off_);
+    std::memmove(buf_.data(), at(off), keep);
+  }
+  const size_t want = std::max(n, chunk_);
+  if (buf_.size() < want) buf_.resize(want);
+  if (buf_.size() > 2 * chunk_ && buf_.size() > want) {  // a big record passed: give the memory back
+    buf_.resize(want);
+    buf_.shrink_to_fit();
+  }
+  buf_off_ = off;
+  buf_len_ = keep;
+  buf_eof_ = false;
+  while (buf_len_ < buf_.size()) {
+    std::string err;
+    const ssize_t r = src_->read_at(off + buf_len_, buf_.data() + buf_len_, buf_.size() - buf_len_, &err);
+    if (r < 0) {
+      error_ = ReadError{name_, off + buf_len_, err};
+      buf_eof_ = true;
+      break;
+    }
+    if (r == 0) {  // the end (a source returns fewer bytes only there)
+      buf_eof_ = true;
+      break;
+    }
+    buf_len_ += static_cast<size_t>(r);
+  }
+  return std::min(buf_len_, n);
+}
+
 bool Reader::read_header() {
-  if (data_.empty()) {
+  const size_t have = window(0, kHeaderFixedSize);
+  if (error_) return false;
+  if (have == 0) {
     fail(0, "empty file (no journal header)");
     return false;
   }
-  if (data_.size() < sizeof(kMagic) || std::memcmp(data_.data(), kMagic, sizeof(kMagic)) != 0) {
+  if (have < sizeof(kMagic) || std::memcmp(at(0), kMagic, sizeof(kMagic)) != 0) {
     fail(0, "not a connreset journal (bad magic)");
     return false;
   }
-  if (data_.size() < kHeaderFixedSize) {
-    fail(data_.size(), "truncated journal header");
+  if (have < kHeaderFixedSize) {
+    fail(have, "truncated journal header");
     return false;
   }
-  const std::byte* p = data_.data();
-  const uint16_t format = get_u16(p + 8);
-  event_version_ = get_u16(p + 10);
-  const uint32_t meta_len = get_u32(p + 12);
-  const uint32_t crc = get_u32(p + 16);
+  const uint16_t format = get_u16(at(8));
+  event_version_ = get_u16(at(10));
+  const uint32_t meta_len = get_u32(at(12));
+  const uint32_t crc = get_u32(at(16));
   if (format != kFormatVersion) {
     fail(8, "journal format version " + std::to_string(format) + ", this build reads version " +
                 std::to_string(kFormatVersion));
@@ -58,12 +154,14 @@ bool Reader::read_header() {
                  std::to_string(kMaxMetaSize) + "): corrupt header");
     return false;
   }
-  if (data_.size() - kHeaderFixedSize < meta_len) {
-    fail(data_.size(), "truncated journal header (metadata cut short)");
+  const size_t whole = window(0, kHeaderFixedSize + meta_len);
+  if (error_) return false;
+  if (whole < kHeaderFixedSize + meta_len) {
+    fail(whole, "truncated journal header (metadata cut short)");
     return false;
   }
-  const auto meta_bytes = data_.subspan(kHeaderFixedSize, meta_len);
-  uint32_t want = crc32(data_.subspan(8, 8));
+  const std::span<const std::byte> meta_bytes(at(kHeaderFixedSize), meta_len);
+  uint32_t want = crc32(std::span<const std::byte>(at(8), 8));
   want = crc32(meta_bytes, want);
   if (want != crc) {
     fail(16, "header checksum mismatch: corrupt header");
@@ -82,52 +180,131 @@ bool Reader::read_header() {
     return false;
   }
   meta_ = std::move(*m);
-  offset_ = kHeaderFixedSize + meta_len;
+  offset_ = data_start_ = kHeaderFixedSize + meta_len;
   header_ok_ = true;
   return true;
 }
 
-std::optional<Record> Reader::next() {
-  if (!header_ok_ || error_ || offset_ >= data_.size()) return std::nullopt;
-  const uint64_t left = data_.size() - offset_;
-  if (left < kFrameSize) {
-    return fail(offset_, "torn record at the end (" + std::to_string(left) +
-                             " of a frame's " + std::to_string(kFrameSize) +
-                             " bytes): the writer stopped mid-record");
-  }
-  const std::byte* p = data_.data() + offset_;
+// strict (when looking for the next record after corruption): the length must
+// also be the one its kind always has, so a resync lands on a real record and
+// a hostile file cannot make every byte cost a 64 KiB checksum.
+Reader::Frame Reader::check_frame(uint64_t off, bool strict, std::string* why) {
+  if (window(off, kFrameSize) < kFrameSize) return Frame::Short;
+  const std::byte* p = at(off);
   const uint32_t len = get_u32(p);
   const auto kind = static_cast<uint8_t>(p[4]);
   const uint32_t crc = get_u32(p + 8);
+  auto corrupt = [&](std::string m) {
+    if (why) *why = std::move(m);
+    return Frame::Corrupt;
+  };
   if (len > kMaxPayloadSize) {
-    return fail(offset_, "record length " + std::to_string(len) + " exceeds the limit of " +
-                             std::to_string(kMaxPayloadSize) + ": corrupt record");
-  }
-  if (left - kFrameSize < len) {
-    return fail(offset_, "torn record at the end (" + std::to_string(left - kFrameSize) + " of " +
-                             std::to_string(len) + " payload bytes): the writer stopped mid-record");
-  }
-  const auto payload = data_.subspan(offset_ + kFrameSize, len);
-  if (crc32(payload, crc32(data_.subspan(offset_ + 4, 4))) != crc) {
-    return fail(offset_, "record checksum mismatch: corrupt record");
+    return corrupt("record length " + std::to_string(len) + " exceeds the limit of " +
+                   std::to_string(kMaxPayloadSize) + ": corrupt record");
   }
   if (p[5] != std::byte{0} || p[6] != std::byte{0} || p[7] != std::byte{0}) {
-    return fail(offset_, "reserved record bytes set: corrupt record");
+    return corrupt("reserved record bytes set: corrupt record");
   }
   if (kind < static_cast<uint8_t>(RecordKind::Event) || kind > static_cast<uint8_t>(RecordKind::End)) {
-    return fail(offset_, "unknown record kind " + std::to_string(kind));
+    return corrupt("unknown record kind " + std::to_string(kind) + ": corrupt record");
   }
-  Record r{static_cast<RecordKind>(kind), offset_, payload};
-  offset_ += kFrameSize + len;
-  ++records_;
-  if (r.kind == RecordKind::End) saw_end_ = true;
-  return r;
+  if (strict) {
+    const uint32_t expected = kind == static_cast<uint8_t>(RecordKind::Event) ? meta_.record_size
+                              : kind == static_cast<uint8_t>(RecordKind::Counters) ? 24
+                                                                                  : 0;
+    if (len != expected) return Frame::Corrupt;
+  }
+  if (window(off, kFrameSize + len) < kFrameSize + len) return Frame::Short;
+  p = at(off);  // the window may have moved
+  const std::span<const std::byte> covered(p + 4, 4);
+  if (crc32(std::span<const std::byte>(p + kFrameSize, len), crc32(covered)) != crc) {
+    return corrupt("record checksum mismatch: corrupt record");
+  }
+  return Frame::Ok;
+}
+
+bool Reader::resync(uint64_t from) {
+  for (uint64_t p = from + 1;; ++p) {
+    if (window(p, kFrameSize) < kFrameSize) {
+      offset_ = p + window(p, kFrameSize);
+      return false;
+    }
+    if (check_frame(p, true, nullptr) == Frame::Ok) {
+      offset_ = p;
+      return true;
+    }
+  }
+}
+
+void Reader::seek(uint64_t off) {
+  if (!header_ok_) return;
+  // reading starts afresh here: what an earlier position found does not count
+  done_ = saw_end_ = false;
+  error_.reset();
+  problems_.clear();
+  corrupt_regions_ = skipped_bytes_ = after_end_ = 0;
+  if (off <= data_start_) {
+    offset_ = data_start_;
+    return;
+  }
+  if (!resync(off - 1)) done_ = true;
+}
+
+std::optional<Record> Reader::next() {
+  while (header_ok_ && !done_) {
+    const uint64_t here = offset_;
+    std::string why;
+    const Frame f = check_frame(here, false, &why);
+    if (error_) return fail(error_->offset, error_->message);  // I/O error
+    if (f == Frame::Ok) {
+      const std::byte* p = at(here);
+      const uint32_t len = get_u32(p);
+      Record r{static_cast<RecordKind>(static_cast<uint8_t>(p[4])), here,
+               std::span<const std::byte>(p + kFrameSize, len)};
+      offset_ = here + kFrameSize + len;
+      ++records_;
+      if (saw_end_) ++after_end_;
+      if (r.kind == RecordKind::End) saw_end_ = true;
+      return r;
+    }
+    if (f == Frame::Short) {
+      const size_t have = window(here, kFrameSize);
+      if (have == 0) {  // a clean end, at a record boundary
+        done_ = true;
+        return std::nullopt;
+      }
+      std::string torn;
+      if (have < kFrameSize) {
+        torn = "torn record at the end (" + std::to_string(have) + " of a frame's " +
+               std::to_string(kFrameSize) + " bytes): the writer stopped mid-record";
+      } else {
+        const uint32_t len = get_u32(at(here));
+        const size_t got = window(here, kFrameSize + len) - kFrameSize;
+        torn = "torn record at the end (" + std::to_string(got) + " of " + std::to_string(len) +
+               " payload bytes): the writer stopped mid-record";
+      }
+      // a length running past the end with intact records after it is corruption, not a tear
+      if (!resync(here)) return fail(here, torn);
+      why = "record length runs past the next records: corrupt record";
+    } else if (!resync(here)) {
+      ++corrupt_regions_;
+      skipped_bytes_ += offset_ - here;
+      return fail(here, why + "; nothing valid after it (" + std::to_string(offset_ - here) +
+                            " bytes to the end skipped)");
+    }
+    ++corrupt_regions_;
+    skipped_bytes_ += offset_ - here;
+    if (problems_.size() < kMaxProblemLines) {
+      problems_.push_back(ReadError{name_, here, why + "; skipped " + std::to_string(offset_ - here) +
+                                                     " bytes, resumed at offset " + std::to_string(offset_)});
+    }
+  }
+  return std::nullopt;
 }
 
 // ---- MappedFile ----------------------------------------------------------------
 
 std::optional<MappedFile> MappedFile::open(const std::string& path, std::string* error) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     *error = std::strerror(errno);
