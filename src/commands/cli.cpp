@@ -129,12 +129,16 @@ int run_cli(int argc, char** argv) {
   report_cmd->add_option("inputs", report.inputs, "Journal files or directories")->required();
   report_cmd->add_flag("--json", report.json, "JSON lines (the objects of trace --json)");
   report_cmd->add_option("--html", report.html, "Also write a self-contained HTML page to FILE");
+  report_cmd->add_option("--html-per-cause", report.html_per_cause,
+                         "Resets shown per cause on the HTML page: the first N and the most recent N")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{1000}));
   report_cmd->add_option("--settle-ms", report.settle_ms, "Wait for the other end of a reset (event time)")
       ->check(CLI::Range(10u, 60000u));
   report_cmd->add_option("--skew-ms", report.skew_ms,
                          "Clock-skew tolerance when pairing the two ends recorded on different hosts")
       ->check(CLI::Range(1u, 600000u));
-  report_cmd->add_option("--since", report.since, "Only resets at or after (RFC 3339 UTC or Unix seconds)");
+  report_cmd->add_option("--since", report.since, "Only resets at or after (RFC 3339 UTC, Unix seconds, or ago: 15m, 2h, 1d)");
   report_cmd->add_option("--until", report.until, "Only resets at or before");
   report_cmd->add_option("--cause", report.causes, "Only this cause (repeatable)");
   report_cmd->add_option("-p,--pid", report.pid, "Only resets involving this process");

@@ -38,6 +38,7 @@ struct ReportArgs {
   std::vector<std::string> inputs;
   bool json = false;
   std::string html;
+  size_t html_per_cause = 10;  // first and most recent resets per cause on the page
   uint32_t settle_ms = 500;
   uint32_t skew_ms = 2000;  // clock-skew tolerance between hosts
   std::string since, until;

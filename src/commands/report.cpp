@@ -1,11 +1,10 @@
 // connreset report: journals from one or more hosts, replayed through the
-// same pipeline as live tracing, rendered as text, JSON lines or HTML.
-#include <fcntl.h>
-#include <unistd.h>
+// same pipeline as live tracing, streamed out as text or JSON lines as each
+// reset settles; the HTML page (bounded: samples per cause) is written at the end.
+#include <sys/resource.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
+#include <memory>
 
 #include "commands/commands.h"
 #include "common/escape.h"
@@ -22,26 +21,37 @@ int fail(const std::string& msg, int code) {
   return code;
 }
 
-// The page holds process names from the recorded hosts: 0600, like the journals.
-bool write_private_file(const std::string& path, const std::string& text, std::string* error) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    *error = path + ": " + std::strerror(errno);
-    return false;
+// Sends the stream to stdout's writer and to the HTML page's.
+class Tee : public report::ReportWriter {
+ public:
+  Tee(report::ReportWriter& a, report::ReportWriter* b) : a_(a), b_(b) {}
+  void begin(const report::ReportHeader& h) override {
+    a_.begin(h);
+    if (b_) b_->begin(h);
   }
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      *error = path + ": " + std::strerror(errno);
-      close(fd);
-      return false;
-    }
-    done += static_cast<size_t>(n);
+  void reset(const report::ConnectionReport& c) override {
+    a_.reset(c);
+    if (b_) b_->reset(c);
   }
-  return close(fd) == 0;
-}
+  void finding(const Finding& f) override {
+    a_.finding(f);
+    if (b_) b_->finding(f);
+  }
+  void end(const report::ReportEnd& e) override {
+    // problems go to stderr as one line each, whatever the output format
+    for (const std::string& p : e.problems) fail("warning: " + p, 0);
+    a_.end(e);
+    if (b_) b_->end(e);
+  }
+  bool wants_timelines() const override { return a_.wants_timelines() || (b_ && b_->wants_timelines()); }
+
+ private:
+  report::ReportWriter& a_;
+  report::ReportWriter* b_;
+};
+
+const char* kTimeForms = "expected RFC 3339 UTC (2026-11-24T13:00:00Z), Unix seconds, or a time ago (15m, 2h, 1d) "
+                         "before 2262";
 
 }  // namespace
 
@@ -54,10 +64,16 @@ int run_report(const ReportArgs& args) {
   if (args.port) opt.filter.port = args.port;
   opt.narrow.causes = args.causes;
   if (!args.since.empty() && !(opt.narrow.since_wall_ns = report::parse_time(args.since))) {
-    return fail("--since " + args.since + ": expected RFC 3339 UTC (2026-11-24T13:00:00Z) or Unix seconds", 2);
+    return fail("--since " + args.since + ": " + kTimeForms, 2);
   }
   if (!args.until.empty() && !(opt.narrow.until_wall_ns = report::parse_time(args.until))) {
-    return fail("--until " + args.until + ": expected RFC 3339 UTC (2026-11-24T13:00:00Z) or Unix seconds", 2);
+    return fail("--until " + args.until + ": " + kTimeForms, 2);
+  }
+  // one file per host is open at a time: many hosts need many descriptors
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
   }
 
   const report::JournalSet set = report::open_journals(args.inputs);
@@ -65,17 +81,27 @@ int run_report(const ReportArgs& args) {
     for (const std::string& p : set.problems) fail(p, 1);
     return fail("nothing could be read", 1);
   }
-  const report::Report rep = report::build_report(set, opt);
-  // problems go to stderr as one line each, whatever the output format
-  for (const std::string& p : rep.problems) fail("warning: " + p, 0);
-
-  if (!args.html.empty()) {
-    std::string err;
-    if (!write_private_file(args.html, report::render_html_report(rep), &err)) return fail(err, 1);
+  static char stdout_buf[1 << 16];
+  std::setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
+  report::Output out(stdout);
+  std::unique_ptr<report::ReportWriter> main_writer;
+  if (args.json) {
+    main_writer = std::make_unique<report::JsonReportWriter>(out);
+  } else {
+    main_writer = std::make_unique<report::TextReportWriter>(out);
   }
-  const std::string out = args.json ? report::render_json_report(rep) : report::render_text_report(rep);
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::unique_ptr<report::HtmlReportWriter> html;
+  if (!args.html.empty()) html = std::make_unique<report::HtmlReportWriter>(args.html_per_cause);
+  Tee tee(*main_writer, html.get());
+  report::stream_report(set, opt, tee);
+  out.flush();
   std::fflush(stdout);
+
+  if (html) {
+    std::string err;
+    if (!report::write_private_file(args.html, html->page(), &err)) return fail(err, 1);
+  }
+  if (out.failed()) return fail("writing the report to stdout failed", 1);
   return 0;
 }
 

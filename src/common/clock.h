@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <climits>
 #include <string>
 
 namespace connreset {
@@ -10,8 +11,14 @@ struct ClockMap {
   int64_t realtime_minus_monotonic_ns = 0;
 
   static ClockMap now();
+  // Saturates at 0 and INT64_MAX: an offset from a crafted journal must not wrap.
   int64_t to_wall_ns(uint64_t monotonic_ns) const {
-    return static_cast<int64_t>(monotonic_ns) + realtime_minus_monotonic_ns;
+    if (monotonic_ns > static_cast<uint64_t>(INT64_MAX)) monotonic_ns = INT64_MAX;
+    int64_t wall = 0;
+    if (__builtin_add_overflow(static_cast<int64_t>(monotonic_ns), realtime_minus_monotonic_ns, &wall)) {
+      return realtime_minus_monotonic_ns > 0 ? INT64_MAX : 0;
+    }
+    return wall < 0 ? 0 : wall;
   }
 };
 

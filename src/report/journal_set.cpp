@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "journal/reader.h"
+
 namespace connreset::report {
 namespace fs = std::filesystem;
 
@@ -33,14 +35,14 @@ JournalSet open_journals(const std::vector<std::string>& paths) {
   for (const std::string& arg : paths) {
     for (const std::string& path : expand(arg, set.problems)) {
       std::string err;
-      auto mapped = journal::MappedFile::open(path, &err);
-      if (!mapped) {
+      auto file = journal::FileSource::open(path, &err);
+      if (!file) {
         set.problems.push_back(path + ": offset 0: " + err);
         ++set.files_failed;
         continue;
       }
-      if (!seen.emplace(mapped->device(), mapped->inode()).second) continue;
-      journal::Reader reader(mapped->bytes(), path);
+      if (!seen.emplace(file->device(), file->inode()).second) continue;
+      journal::Reader reader(*file, path, 4096);  // the header only
       if (!reader.read_header()) {
         set.problems.push_back(reader.error()->line());
         ++set.files_failed;
@@ -53,8 +55,13 @@ JournalSet open_journals(const std::vector<std::string>& paths) {
       const std::string key = m.boot_id + "/" + m.host;
       auto [it, fresh] = source_index.emplace(key, set.sources.size());
       if (fresh) set.sources.push_back(Source{key, m.host, {}});
-      set.sources[it->second].files.push_back(
-          JournalFile{path, std::make_unique<journal::MappedFile>(std::move(*mapped)), m});
+      JournalFile jf{path, file->device(), file->inode(), file->size_at_open(), m};
+      if (!fresh) {  // only the first file's plan is shown: do not keep 70,000 copies
+        jf.meta.probes.clear();
+        jf.meta.probes.shrink_to_fit();
+        jf.meta.command.clear();
+      }
+      set.sources[it->second].files.push_back(std::move(jf));
     }
   }
   for (Source& s : set.sources) {

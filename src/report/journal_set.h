@@ -1,18 +1,20 @@
 #pragma once
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "journal/reader.h"
+#include "journal/format.h"
 
 namespace connreset::report {
 
-// One journal file whose header was read.
+// One journal file whose header was read. Nothing stays open or mapped: the
+// file is opened again when its turn comes, so a directory of 70,000 files
+// costs a header's worth of memory per file, not a mapping or a descriptor.
 struct JournalFile {
   std::string path;
-  std::unique_ptr<journal::MappedFile> file;
-  journal::Meta meta;
+  uint64_t device = 0, inode = 0;
+  uint64_t size = 0;  // at listing time
+  journal::Meta meta;  // the attach plan and command are kept for a source's first file only
 };
 
 // The files one host wrote during one boot: cookies are unique only within

@@ -1,24 +1,27 @@
 #include "report/replay.h"
 
-#include <limits>
+#include <algorithm>
+#include <memory>
 #include <optional>
 #include <queue>
 
 #include "common/names.h"
 #include "decode/decoder.h"
+#include "journal/reader.h"
 
 namespace connreset::report {
 namespace {
 
-// One source's events, file after file, record after record.
+// One source's events, file after file, record after record: one file open
+// at a time, read through a window of `chunk` bytes.
 class SourceStream {
  public:
-  SourceStream(const Source& src, size_t index, ReplayOutcome& out, uint64_t& next_cookie)
-      : src_(src), index_(index), out_(out), next_cookie_(next_cookie) {}
+  SourceStream(const Source& src, size_t index, ReplayOutcome& out, size_t chunk, const ReplayWindow& w)
+      : src_(src), index_(index), out_(out), chunk_(chunk), window_(w) {}
 
   std::optional<ReplayedEvent> next() {
-    while (file_ < src_.files.size()) {
-      if (!reader_) open_file();
+    for (;;) {
+      if (!reader_ && !open_next()) return std::nullopt;
       while (auto rec = reader_->next()) {
         if (rec->kind == journal::RecordKind::Counters) {
           if (auto t = journal::decode_totals(rec->payload)) summary().totals = *t;
@@ -28,57 +31,140 @@ class SourceStream {
         DecodeError err;
         std::optional<Event> ev = decoder_.decode(rec->payload, &err);
         if (!ev) {
+          ++out_.decode_errors;
           if (decode_errors_++ == 0) {
-            out_.problems.push_back(reader_->name() + ": offset " + std::to_string(rec->offset) +
-                                    ": undecodable event record (" + err.message + "), skipped");
+            first_decode_error_ = reader_->name() + ": offset " + std::to_string(rec->offset) +
+                                  ": undecodable event record (" + err.message + ")";
           }
           continue;
         }
-        return adopt(*ev);
+        return adopt(std::move(*ev));
       }
       close_file();
     }
-    return std::nullopt;
+  }
+
+  // Reading stopped before the end on purpose (--until): say nothing about the rest.
+  void abandon() {
+    reader_.reset();
+    file_src_.reset();
+    file_ = src_.files.size();
   }
 
  private:
   SourceSummary& summary() { return out_.sources[index_]; }
 
-  void open_file() {
-    const JournalFile& f = src_.files[file_];
-    reader_.emplace(f.file->bytes(), f.path);
-    reader_->read_header();  // read once already by open_journals
-    clock_ = f.meta.clock;
-    decode_errors_ = 0;
+  bool skip(size_t i) const {
+    const JournalFile& f = src_.files[i];
+    if (window_.until_wall_ns && f.meta.created_wall_ns > *window_.until_wall_ns + window_.lookahead_ns) {
+      return true;  // opened after the window: all of it is later
+    }
+    if (window_.since_wall_ns && i + 1 < src_.files.size()) {
+      const int64_t next_start = src_.files[i + 1].meta.created_wall_ns;
+      // the next file was opened before the window began: all of this one is earlier
+      if (next_start != 0 && next_start < *window_.since_wall_ns - window_.lookback_ns) return true;
+    }
+    return false;
+  }
+
+  bool open_next() {
+    for (; file_ < src_.files.size(); ++file_) {
+      if (skip(file_)) {
+        ++out_.files_skipped;
+        continue;
+      }
+      const JournalFile& f = src_.files[file_];
+      std::string err;
+      file_src_ = journal::FileSource::open(f.path, &err);
+      if (!file_src_) {
+        out_.problems.push_back(f.path + ": offset 0: " + err + " (it could be read when listed)");
+        summary().ended_cleanly = false;
+        continue;
+      }
+      reader_.emplace(*file_src_, f.path, chunk_);
+      if (!reader_->read_header()) {
+        out_.problems.push_back(reader_->error()->line());
+        summary().ended_cleanly = false;
+        reader_.reset();
+        continue;
+      }
+      clock_ = reader_->meta().clock;
+      decode_errors_ = 0;
+      seek_to_window();
+      return true;
+    }
+    return false;
+  }
+
+  // --since inside a long file: bisect on offsets (resynchronising on the
+  // next valid record, like after corruption) instead of reading from the start.
+  void seek_to_window() {
+    if (!window_.since_wall_ns) return;
+    const int64_t target = *window_.since_wall_ns - window_.lookback_ns;
+    if (reader_->meta().created_wall_ns >= target) return;
+    const uint64_t start = reader_->offset();
+    uint64_t lo = start, hi = file_src_->size_at_open();
+    while (hi > lo && hi - lo > (1u << 16)) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      reader_->seek(mid);
+      std::optional<int64_t> ts;
+      for (int i = 0; i < 64 && !ts; ++i) {
+        auto rec = reader_->next();
+        if (!rec) break;
+        DecodeError err;
+        if (rec->kind == journal::RecordKind::Event) {
+          if (auto ev = decoder_.decode(rec->payload, &err)) ts = clock_.to_wall_ns(ev->ts_ns);
+        }
+      }
+      if (ts && *ts < target) {
+        lo = mid;
+      } else {
+        hi = mid;
+      }
+    }
+    reader_->seek(lo);
   }
 
   void close_file() {
-    if (const auto& e = reader_->error()) {
-      out_.problems.push_back(e->line() + "; the " + thousands(reader_->records()) +
+    const journal::Reader& r = *reader_;
+    for (const journal::ReadError& e : r.problems()) out_.problems.push_back(e.line());
+    if (r.corrupt_regions() > r.problems().size() + (r.error() ? 1 : 0)) {
+      out_.problems.push_back(r.name() + ": offset " + std::to_string(r.offset()) + ": " +
+                              thousands(r.corrupt_regions()) + " corrupt regions in all, " +
+                              thousands(r.skipped_bytes()) + " bytes skipped");
+    }
+    out_.skipped_bytes += r.skipped_bytes();
+    if (r.corrupt_regions()) summary().ended_cleanly = false;
+    if (const auto& e = r.error()) {
+      out_.problems.push_back(e->line() + "; the " + thousands(r.records()) +
                               " records before it were read");
       summary().ended_cleanly = false;
-    } else if (!reader_->saw_end_record()) {
-      out_.problems.push_back(reader_->name() + ": offset " + std::to_string(reader_->offset()) +
+    } else if (!r.saw_end_record()) {
+      out_.problems.push_back(r.name() + ": offset " + std::to_string(r.offset()) +
                               ": no end record: the recorder did not stop cleanly (killed, "
                               "crashed or still running); all " +
-                              thousands(reader_->records()) + " records were read");
+                              thousands(r.records()) + " records were read");
       summary().ended_cleanly = false;
     }
+    if (r.records_after_end()) {
+      out_.problems.push_back(r.name() + ": offset " + std::to_string(r.offset()) + ": " +
+                              thousands(r.records_after_end()) +
+                              " records after the end record (appended later?): read as well");
+    }
+    if (decode_errors_) {
+      out_.problems.push_back(first_decode_error_ + (decode_errors_ > 1 ? "; " + thousands(decode_errors_) +
+                                                                              " in this file, skipped"
+                                                                        : ", skipped"));
+    }
     reader_.reset();
+    file_src_.reset();
     ++file_;
   }
 
   ReplayedEvent adopt(Event ev) {
     const int64_t wall = clock_.to_wall_ns(ev.ts_ns);
     ev.ts_ns = wall > 0 ? static_cast<uint64_t>(wall) : 0;
-    if (ev.cookie != 0) {
-      auto [it, fresh] = cookies_.emplace(ev.cookie, 0);
-      if (fresh) {
-        it->second = ++next_cookie_;
-        out_.cookie_source.emplace(it->second, index_);
-      }
-      ev.cookie = it->second;
-    }
+    if (ev.cookie != 0) ev.cookie = report_cookie(index_, ev.cookie);
     ++summary().events;
     return ReplayedEvent{std::move(ev), index_};
   }
@@ -86,13 +172,15 @@ class SourceStream {
   const Source& src_;
   size_t index_;
   ReplayOutcome& out_;
-  uint64_t& next_cookie_;
+  size_t chunk_;
+  ReplayWindow window_;
   size_t file_ = 0;
+  std::unique_ptr<journal::FileSource> file_src_;
   std::optional<journal::Reader> reader_;
   ClockMap clock_;
   Decoder decoder_;
   uint64_t decode_errors_ = 0;
-  std::unordered_map<uint64_t, uint64_t> cookies_;  // this host's cookie -> report-wide id
+  std::string first_decode_error_;
 };
 
 }  // namespace
@@ -112,15 +200,17 @@ RunInfo report_run_info(const JournalSet& set) {
 }
 
 ReplayOutcome replay(const JournalSet& set, Pipeline* pipeline,
-                     const std::function<void(const ReplayedEvent&)>& on_event) {
+                     const std::function<void(const ReplayedEvent&)>& on_event, const ReplayWindow& window) {
   ReplayOutcome out;
-  uint64_t next_cookie = 0;
   std::vector<std::unique_ptr<SourceStream>> streams;
+  // one read window per host: 64 MiB in all at most, 1 MiB each at most
+  const size_t n = std::max<size_t>(set.sources.size(), 1);
+  const size_t chunk = std::clamp<size_t>((64u << 20) / n, 16u << 10, 1u << 20);
   for (size_t i = 0; i < set.sources.size(); ++i) {
     out.sources.push_back(SourceSummary{set.sources[i].label,
                                         set.sources[i].files.empty() ? "" : set.sources[i].files[0].meta.kernel,
                                         set.sources[i].files.size(), 0, {}, true});
-    streams.push_back(std::make_unique<SourceStream>(set.sources[i], i, out, next_cookie));
+    streams.push_back(std::make_unique<SourceStream>(set.sources[i], i, out, chunk, window));
   }
   // k-way merge by wall time: the heads of each source's stream
   using Head = std::pair<uint64_t, size_t>;
@@ -130,9 +220,15 @@ ReplayOutcome replay(const JournalSet& set, Pipeline* pipeline,
     pending[i] = streams[i]->next();
     if (pending[i]) heads.emplace(pending[i]->event.ts_ns, i);
   }
+  const std::optional<int64_t> stop_after =
+      window.until_wall_ns ? std::optional<int64_t>(*window.until_wall_ns + window.lookahead_ns) : std::nullopt;
   uint64_t now = 0;
   while (!heads.empty()) {
     const size_t i = heads.top().second;
+    if (stop_after && static_cast<int64_t>(heads.top().first) > *stop_after) {
+      for (auto& s : streams) s->abandon();  // everything left is later still
+      break;
+    }
     heads.pop();
     ReplayedEvent ev = std::move(*pending[i]);
     pending[i] = streams[i]->next();

@@ -1,30 +1,149 @@
 #include "report/report_model.h"
 
 #include <algorithm>
-#include <cmath>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <ctime>
-#include <map>
+#include <memory>
 #include <regex>
 
+#include "common/clock.h"
 #include "explain/explainer.h"
+#include "report/timeline_store.h"
 
 namespace connreset::report {
 namespace {
 
-// Keeps what the pipeline reports for the report to narrow and render.
-class Collector : public Sink {
+constexpr int64_t kNsPerSec = 1'000'000'000;
+
+// Receives the pipeline's output as it settles and turns it into report items.
+class StreamSink : public Sink {
  public:
-  void reset(const Explanation& x) override { resets.push_back(x); }
-  void finding(const Finding& f) override { findings.push_back(f); }
-  void warning(const std::string& text) override { warnings.push_back(text); }
+  StreamSink(const ReportOptions& o, ReportWriter& out, const std::vector<SourceSummary>& sources,
+             const TimelineStore* store)
+      : o_(o), out_(out), sources_(sources), store_(store) {}
+
+  void reset(const Explanation& x) override {
+    if (!o_.narrow.matches(x)) return;
+    ConnectionReport c;
+    c.x = x;
+    const ResetCase& r = x.reset;
+    std::vector<Event> events;
+    std::vector<int> ends;
+    auto gather = [&](uint64_t cookie, int end) {
+      if (!store_ || !cookie) return;
+      const size_t before = events.size();
+      store_->collect(cookie, o_.max_timeline, events);
+      ends.resize(events.size(), end);
+      (void)before;
+    };
+    if (r.received) {
+      c.receiver_host = host_of(r.received->cookie);
+      gather(r.received->cookie, 0);
+    }
+    if (r.sent) {
+      c.sender_host = host_of(r.sent->cookie);
+      if (r.sent->cookie) {
+        gather(r.sent->cookie, 1);
+      } else if (store_) {
+        events.push_back(*r.sent);  // a no-socket RST: itself only
+        ends.push_back(1);
+      }
+    }
+    if (store_) {
+      std::vector<size_t> order(events.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return events[a].ts_ns < events[b].ts_ns; });
+      if (order.size() > o_.max_timeline) order.resize(o_.max_timeline);
+      c.timeline.reserve(order.size());
+      for (size_t i : order) c.timeline.push_back(timeline_entry(events[i], ends[i]));
+    }
+    ++resets;
+    counter.add(c);
+    out_.reset(c);
+  }
+
+  void finding(const Finding& f) override {
+    const auto t = static_cast<int64_t>(f.first_ns);
+    if (o_.narrow.since_wall_ns && t < *o_.narrow.since_wall_ns) return;
+    if (o_.narrow.until_wall_ns && t > *o_.narrow.until_wall_ns) return;
+    if (!o_.narrow.causes.empty()) return;  // --cause selects resets only
+    ++findings;
+    out_.finding(f);
+  }
+  void warning(const std::string& text) override {
+    if (warnings.size() < 100) warnings.push_back(text);
+  }
   void end(const RunStats& st) override { stats = st; }
-  std::vector<Explanation> resets;
-  std::vector<Finding> findings;
+
+  SummaryCounter counter;
+  uint64_t resets = 0, findings = 0;
   std::vector<std::string> warnings;
   RunStats stats;
+
+ private:
+  std::string host_of(uint64_t cookie) const {
+    const auto s = source_of_cookie(cookie);
+    return s && *s < sources_.size() ? sources_[*s].label : "";
+  }
+
+  const ReportOptions& o_;
+  ReportWriter& out_;
+  const std::vector<SourceSummary>& sources_;
+  const TimelineStore* store_;
 };
 
+class Collector : public ReportWriter {
+ public:
+  explicit Collector(Report& rep) : rep_(rep) {}
+  void begin(const ReportHeader& h) override { rep_.header = h; }
+  void reset(const ConnectionReport& c) override { rep_.resets.push_back(c); }
+  void finding(const Finding& f) override { rep_.findings.push_back(f); }
+  void end(const ReportEnd& e) override {
+    rep_.stats = e.stats;
+    rep_.replay = e.replay;
+    rep_.problems = e.problems;
+    rep_.summary = e.summary;
+  }
+
+ private:
+  Report& rep_;
+};
+
+void bump(std::map<std::string, uint64_t>& m, const std::string& key) {
+  auto it = m.find(key);
+  if (it != m.end()) {
+    ++it->second;
+  } else if (m.size() < SummaryCounter::kMaxKeys) {
+    m.emplace(key, 1);
+  } else {
+    ++m["(other)"];
+  }
+}
+
+std::vector<CountRow> sorted(const std::map<std::string, uint64_t>& counts) {
+  std::vector<CountRow> rows;
+  rows.reserve(counts.size());
+  for (const auto& [k, n] : counts) rows.push_back(CountRow{k, n});
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const CountRow& a, const CountRow& b) { return a.count > b.count; });
+  return rows;
+}
+
 }  // namespace
+
+void SummaryCounter::add(const ConnectionReport& c) {
+  const ResetCase& r = c.x.reset;
+  bump(cause_, c.x.cause);
+  // by name, not pid: a service's many workers are one row
+  if (r.receiver) bump(process_, r.receiver->comm + " (receiver)");
+  if (r.sender) bump(process_, r.sender->comm + " (sender)");
+  bump(remote_, r.remote.str());
+}
+
+Summary SummaryCounter::summary() const { return Summary{sorted(cause_), sorted(process_), sorted(remote_)}; }
 
 bool ReportFilter::matches(const Explanation& x) const {
   const auto t = static_cast<int64_t>(x.reset.ts_ns);
@@ -35,9 +154,14 @@ bool ReportFilter::matches(const Explanation& x) const {
 }
 
 std::optional<int64_t> parse_time(const std::string& text) {
+  return parse_time(text, static_cast<int64_t>(ClockMap::now().to_wall_ns(monotonic_now_ns())));
+}
+
+std::optional<int64_t> parse_time(const std::string& text, int64_t now_wall_ns) {
   static const std::regex unix_re(R"(^(\d{1,12})(\.(\d{1,9}))?$)");
   static const std::regex rfc_re(
       R"(^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.(\d{1,9}))?Z$)");
+  static const std::regex rel_re(R"(^(\d{1,9})(s|m|h|d)$)");
   std::smatch m;
   auto frac_ns = [](const std::string& digits) -> int64_t {
     if (digits.empty()) return 0;
@@ -45,8 +169,22 @@ std::optional<int64_t> parse_time(const std::string& text) {
     d.resize(9, '0');
     return std::stoll(d);
   };
-  if (std::regex_match(text, m, unix_re)) {
-    return std::stoll(m[1].str()) * 1'000'000'000 + frac_ns(m[3].str());
+  // seconds -> ns without wrapping: beyond INT64_MAX ns (2262-04-11) is no time at all
+  auto to_ns = [](int64_t secs, int64_t frac) -> std::optional<int64_t> {
+    int64_t ns = 0;
+    if (secs < 0 || __builtin_mul_overflow(secs, kNsPerSec, &ns) || __builtin_add_overflow(ns, frac, &ns)) {
+      return std::nullopt;
+    }
+    return ns;
+  };
+  if (std::regex_match(text, m, unix_re)) return to_ns(std::stoll(m[1].str()), frac_ns(m[3].str()));
+  if (std::regex_match(text, m, rel_re)) {
+    const int64_t n = std::stoll(m[1].str());
+    const char unit = m[2].str()[0];
+    const int64_t mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 86400;
+    const auto ago = to_ns(n * mult, 0);  // n < 1e9, mult <= 86400: no overflow
+    if (!ago || *ago > now_wall_ns) return std::nullopt;
+    return now_wall_ns - *ago;
   }
   if (std::regex_match(text, m, rfc_re)) {
     tm t{};
@@ -60,77 +198,59 @@ std::optional<int64_t> parse_time(const std::string& text) {
         t.tm_sec > 60) {
       return std::nullopt;
     }
-    return static_cast<int64_t>(timegm(&t)) * 1'000'000'000 + frac_ns(m[8].str());
+    return to_ns(static_cast<int64_t>(timegm(&t)), frac_ns(m[8].str()));
   }
   return std::nullopt;
 }
 
-Report build_report(const JournalSet& set, const ReportOptions& options) {
-  Report rep;
-  rep.info = report_run_info(set);
-  Collector collector;
+void stream_report(const JournalSet& set, const ReportOptions& options, ReportWriter& out) {
+  ReportHeader header;
+  header.info = report_run_info(set);
+  for (const Source& s : set.sources) {
+    header.sources.push_back(
+        SourceSummary{s.label, s.files.empty() ? "" : s.files[0].meta.kernel, s.files.size(), 0, {}, true});
+  }
+  out.begin(header);
+
+  std::unique_ptr<TimelineStore> store;
+  if (out.wants_timelines() && options.timeline_events > 0) {
+    store = std::make_unique<TimelineStore>(options.timeline_events);
+  }
+  StreamSink sink(options, out, header.sources, store.get());
+  // between hosts an RST's two ends are up to the skew apart: wait that long too
+  CorrelatorOptions co = options.correlator;
+  co.settle_ns += co.pair_window_ns;
+  ReplayWindow window;
+  window.since_wall_ns = options.narrow.since_wall_ns;
+  window.until_wall_ns = options.narrow.until_wall_ns;
+  // a reset's sockets are known from their earlier events: read a margin before
+  // --since (the correlator keeps closed sockets as long), and the settle time after --until
+  window.lookback_ns = static_cast<int64_t>(co.closed_grace_ns + co.settle_ns);
+  window.lookahead_ns = static_cast<int64_t>(co.settle_ns);
+  ReportEnd end;
   {
-    // between hosts an RST's two ends are up to the skew apart: wait that long too
-    CorrelatorOptions co = options.correlator;
-    co.settle_ns += co.pair_window_ns;
-    Pipeline pipeline(co, options.filter, {&collector});
-    pipeline.begin(rep.info);
-    rep.replay = replay(set, &pipeline);
+    Pipeline pipeline(co, options.filter, {&sink});
+    pipeline.begin(header.info);
+    end.replay = replay(
+        set, &pipeline, [&](const ReplayedEvent& ev) { if (store) store->add(ev.event); }, window);
     pipeline.finish();
   }
-  rep.stats = collector.stats;
-  rep.problems = set.problems;
-  rep.problems.insert(rep.problems.end(), rep.replay.problems.begin(), rep.replay.problems.end());
-  rep.problems.insert(rep.problems.end(), collector.warnings.begin(), collector.warnings.end());
+  end.stats = sink.stats;
+  end.stats.resets = sink.resets;
+  end.stats.findings = sink.findings;
+  end.stats.decode_errors += end.replay.decode_errors;
+  end.problems = set.problems;
+  end.problems.insert(end.problems.end(), end.replay.problems.begin(), end.replay.problems.end());
+  end.problems.insert(end.problems.end(), sink.warnings.begin(), sink.warnings.end());
+  end.summary = sink.counter.summary();
+  out.end(end);
+}
 
-  // which connection (report-wide cookie) belongs to which reset, and as which end
-  std::map<uint64_t, std::vector<std::pair<size_t, int>>> wanted;
-  for (const Explanation& x : collector.resets) {
-    if (!options.narrow.matches(x)) continue;
-    ConnectionReport c;
-    c.x = x;
-    const size_t i = rep.resets.size();
-    const auto host_of = [&](uint64_t cookie) -> std::string {
-      auto it = rep.replay.cookie_source.find(cookie);
-      return it == rep.replay.cookie_source.end() ? "" : rep.replay.sources[it->second].label;
-    };
-    if (x.reset.received) {
-      c.receiver_host = host_of(x.reset.received->cookie);
-      if (x.reset.received->cookie) wanted[x.reset.received->cookie].emplace_back(i, 0);
-    }
-    if (x.reset.sent) {
-      c.sender_host = host_of(x.reset.sent->cookie);
-      if (x.reset.sent->cookie) {
-        wanted[x.reset.sent->cookie].emplace_back(i, 1);
-      } else {
-        c.timeline.push_back(timeline_entry(*x.reset.sent, 1));  // a no-socket RST: itself only
-      }
-    }
-    rep.resets.push_back(std::move(c));
-  }
-  rep.stats.resets = rep.resets.size();
-  for (const Finding& f : collector.findings) {
-    const auto t = static_cast<int64_t>(f.first_ns);
-    if (options.narrow.since_wall_ns && t < *options.narrow.since_wall_ns) continue;
-    if (options.narrow.until_wall_ns && t > *options.narrow.until_wall_ns) continue;
-    if (!options.narrow.causes.empty()) continue;  // --cause selects resets only
-    rep.findings.push_back(f);
-  }
-  rep.stats.findings = rep.findings.size();
-  if (!wanted.empty()) {
-    replay(set, nullptr, [&](const ReplayedEvent& ev) {
-      auto it = wanted.find(ev.event.cookie);
-      if (it == wanted.end()) return;
-      for (const auto& [index, end] : it->second) {
-        auto& tl = rep.resets[index].timeline;
-        if (tl.size() < options.max_timeline) tl.push_back(timeline_entry(ev.event, end));
-      }
-    });
-  }
-  for (ConnectionReport& c : rep.resets) {
-    std::stable_sort(c.timeline.begin(), c.timeline.end(),
-                     [](const TimelineEntry& a, const TimelineEntry& b) { return a.ts_ns < b.ts_ns; });
-  }
+Report build_report(const JournalSet& set, const ReportOptions& options) {
+  Report rep;
+  Collector c(rep);
+  stream_report(set, options, c);
+  rep.info = rep.header.info;
   return rep;
 }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
 
 #include "common/clock.h"
 #include "common/escape.h"
@@ -11,14 +10,6 @@
 
 namespace connreset::report {
 namespace {
-
-std::vector<CountRow> sorted(const std::map<std::string, uint64_t>& counts) {
-  std::vector<CountRow> rows;
-  for (const auto& [k, n] : counts) rows.push_back(CountRow{k, n});
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](const CountRow& a, const CountRow& b) { return a.count > b.count; });
-  return rows;
-}
 
 std::string table(const std::string& title, const std::vector<CountRow>& rows) {
   constexpr size_t kMaxRows = 20;
@@ -33,65 +24,106 @@ std::string table(const std::string& title, const std::vector<CountRow>& rows) {
   return s;
 }
 
-std::string timeline_text(const ConnectionReport& c) {
-  std::string s = "  timeline:\n";
-  if (c.timeline.empty()) return s + "    (no events recorded for this connection)\n";
+void timeline_text(const ConnectionReport& c, std::string& s) {
+  s += "  timeline:\n";
+  if (c.timeline.empty()) {
+    s += "    (no events recorded for this connection)\n";
+    return;
+  }
+  const std::string rh = escape_for_terminal(c.receiver_host), sh = escape_for_terminal(c.sender_host);
   for (const TimelineEntry& t : c.timeline) {
-    const std::string& host = t.end == 0 ? c.receiver_host : c.sender_host;
-    s += "    " + rfc3339_ns(static_cast<int64_t>(t.ts_ns)).substr(11) + "  " +
-         (t.end == 0 ? "receiver" : "sender  ") + " " + escape_for_terminal(host) + "  " + t.what;
-    if (!t.who.empty()) s += "  " + t.who;
+    s += "    ";
+    s += std::string_view(rfc3339_ns(static_cast<int64_t>(t.ts_ns))).substr(11);
+    s += t.end == 0 ? "  receiver " : "  sender   ";
+    s += t.end == 0 ? rh : sh;
+    s += "  ";
+    s += t.what;
+    if (!t.who.empty()) {
+      s += "  ";
+      s += t.who;
+    }
     s += "\n";
   }
-  return s;
 }
 
 }  // namespace
 
-Summary summarize(const std::vector<ConnectionReport>& resets) {
-  std::map<std::string, uint64_t> cause, process, remote;
-  for (const ConnectionReport& c : resets) {
-    const ResetCase& r = c.x.reset;
-    ++cause[c.x.cause];
-    // by name, not pid: a service's many workers are one row
-    if (r.receiver) ++process[r.receiver->comm + " (receiver)"];
-    if (r.sender) ++process[r.sender->comm + " (sender)"];
-    ++remote[r.remote.str()];
+void Output::flush() {
+  if (buf_.empty()) return;
+  if (str_) {
+    str_->append(buf_);
+  } else if (file_ && std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size()) {
+    failed_ = true;
   }
-  return Summary{sorted(cause), sorted(process), sorted(remote)};
+  buf_.clear();
+}
+
+Summary summarize(const std::vector<ConnectionReport>& resets) {
+  SummaryCounter c;
+  for (const ConnectionReport& r : resets) c.add(r);
+  return c.summary();
+}
+
+void TextReportWriter::begin(const ReportHeader& h) {
+  std::string s = "connreset report: " + thousands(h.sources.size()) + " host(s)\n";
+  for (const SourceSummary& src : h.sources) {
+    s += "  host " + escape_for_terminal(src.label) + " (kernel " + escape_for_terminal(src.kernel) +
+         "): " + thousands(src.files) + " file(s)\n";
+  }
+  out_.put(s);
+}
+
+void TextReportWriter::reset(const ConnectionReport& c) {
+  std::string& s = scratch_;
+  s.clear();
+  s += "\n";
+  s += render_text(c.x, ClockMap{0});
+  if (!c.receiver_host.empty() || !c.sender_host.empty()) {
+    s += "  recorded on: receiver " + escape_for_terminal(c.receiver_host.empty() ? "-" : c.receiver_host) +
+         ", sender " + escape_for_terminal(c.sender_host.empty() ? "-" : c.sender_host) + "\n";
+  }
+  timeline_text(c, s);
+  out_.put(s);
+}
+
+void TextReportWriter::finding(const Finding& f) { out_.put("\n" + render_text(f, ClockMap{0})); }
+
+void TextReportWriter::end(const ReportEnd& e) {
+  const ReplayOutcome& rep = e.replay;
+  std::string s = "\nconnreset report: " + thousands(rep.sources.size()) + " host(s), " +
+                  thousands(rep.events) + " events";
+  if (rep.events) s += ", " + rfc3339_ns(rep.first_wall_ns) + " .. " + rfc3339_ns(rep.last_wall_ns);
+  s += "\n";
+  for (const SourceSummary& src : rep.sources) {
+    s += "  host " + escape_for_terminal(src.label) + " (kernel " + escape_for_terminal(src.kernel) +
+         "): " + thousands(src.files) + " file(s), " + thousands(src.events) + " events, " +
+         thousands(src.totals.lost) + " lost" + (src.ended_cleanly ? "" : ", recording cut short") + "\n";
+  }
+  if (rep.files_skipped) s += "  " + thousands(rep.files_skipped) + " file(s) outside --since/--until not read\n";
+  for (const std::string& p : e.problems) s += "WARNING: " + escape_for_terminal(p) + "\n";
+  s += "\n" + table("RESETS BY CAUSE", e.summary.by_cause);
+  s += "\n" + table("RESETS BY PROCESS", e.summary.by_process);
+  s += "\n" + table("RESETS BY REMOTE", e.summary.by_remote);
+  s += "\nconnreset report: " + thousands(e.stats.resets) + " resets explained, " +
+       thousands(e.stats.findings) + " findings, " + thousands(e.stats.lost) +
+       " kernel events lost while recording";
+  if (e.stats.decode_errors) s += ", " + thousands(e.stats.decode_errors) + " undecodable records";
+  if (rep.skipped_bytes) s += ", " + thousands(rep.skipped_bytes) + " corrupt bytes skipped";
+  s += "\n";
+  out_.put(s);
+  out_.flush();
 }
 
 std::string render_text_report(const Report& rep) {
-  std::string s = "connreset report: " + thousands(rep.replay.sources.size()) + " host(s), " +
-                  thousands(rep.replay.events) + " events";
-  if (rep.replay.events) {
-    s += ", " + rfc3339_ns(rep.replay.first_wall_ns) + " .. " + rfc3339_ns(rep.replay.last_wall_ns);
+  std::string s;
+  {
+    Output out(&s);
+    TextReportWriter w(out);
+    w.begin(rep.header);
+    for (const ConnectionReport& c : rep.resets) w.reset(c);
+    for (const Finding& f : rep.findings) w.finding(f);
+    w.end(ReportEnd{rep.stats, rep.replay, rep.problems, rep.summary});
   }
-  s += "\n";
-  for (const SourceSummary& src : rep.replay.sources) {
-    s += "  host " + escape_for_terminal(src.label) + " (kernel " + escape_for_terminal(src.kernel) +
-         "): " + thousands(src.files) + " file(s), " + thousands(src.events) + " events, " +
-         thousands(src.totals.lost) + " lost" + (src.ended_cleanly ? "" : ", recording cut short") +
-         "\n";
-  }
-  for (const std::string& p : rep.problems) s += "WARNING: " + escape_for_terminal(p) + "\n";
-  const Summary sum = summarize(rep.resets);
-  s += "\n" + table("RESETS BY CAUSE", sum.by_cause);
-  s += "\n" + table("RESETS BY PROCESS", sum.by_process);
-  s += "\n" + table("RESETS BY REMOTE", sum.by_remote);
-  const ClockMap wall{0};
-  for (const ConnectionReport& c : rep.resets) {
-    s += "\n" + render_text(c.x, wall);
-    if (!c.receiver_host.empty() || !c.sender_host.empty()) {
-      s += "  recorded on: receiver " + escape_for_terminal(c.receiver_host.empty() ? "-" : c.receiver_host) +
-           ", sender " + escape_for_terminal(c.sender_host.empty() ? "-" : c.sender_host) + "\n";
-    }
-    s += timeline_text(c);
-  }
-  for (const Finding& f : rep.findings) s += "\n" + render_text(f, wall);
-  s += "\nconnreset report: " + thousands(rep.resets.size()) + " resets explained, " +
-       thousands(rep.findings.size()) + " findings, " +
-       thousands(rep.stats.lost) + " kernel events lost while recording\n";
   return s;
 }
 

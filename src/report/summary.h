@@ -1,5 +1,5 @@
 #pragma once
-#include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -7,22 +7,47 @@
 
 namespace connreset::report {
 
-struct CountRow {
-  std::string key;  // raw (unescaped): renderers escape for their medium
-  uint64_t count = 0;
-};
-
-// Resets counted three ways, largest first (ties by key).
-struct Summary {
-  std::vector<CountRow> by_cause;
-  std::vector<CountRow> by_process;  // "comm (receiver)" / "comm (sender)"
-  std::vector<CountRow> by_remote;   // the peer address:port, seen from the receiving end
-};
-
 Summary summarize(const std::vector<ConnectionReport>& resets);
 
-// The plain-text report: header, problems, summary tables, then each reset
-// explained with its connection's timeline.
+// Text or JSON as it is produced: to a stdio stream (large writes, no
+// per-item flush) or to a string (tests).
+class Output {
+ public:
+  explicit Output(std::FILE* f) : file_(f) {}
+  explicit Output(std::string* s) : str_(s) {}
+  ~Output() { flush(); }
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+  void put(std::string_view s) {
+    buf_.append(s);
+    if (buf_.size() >= (1u << 16)) flush();
+  }
+  void flush();
+  bool failed() const { return failed_; }
+
+ private:
+  std::FILE* file_ = nullptr;
+  std::string* str_ = nullptr;
+  std::string buf_;
+  bool failed_ = false;
+};
+
+// The plain-text report, streamed: the hosts, each reset explained with its
+// connection's timeline as it settles, then the problems, the summary tables
+// (from counters) and the totals.
+class TextReportWriter : public ReportWriter {
+ public:
+  explicit TextReportWriter(Output& out) : out_(out) {}
+  void begin(const ReportHeader& h) override;
+  void reset(const ConnectionReport& c) override;
+  void finding(const Finding& f) override;
+  void end(const ReportEnd& e) override;
+
+ private:
+  Output& out_;
+  std::string scratch_;
+};
+
 std::string render_text_report(const Report& rep);
 
 }  // namespace connreset::report

@@ -1,6 +1,12 @@
 // Journals from two hosts, replayed together: the reset seen on host A is
 // explained by the close recorded on host B.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "report/journal_set.h"
@@ -165,6 +171,139 @@ TEST_F(TwoHosts, Renderers_EscapeKernelStringsAndKeepTheJsonObjects) {
     }
   }
   EXPECT_EQ(resets, 1u);
+}
+
+// Bug: a directory of 70,000 small journals ended in std::bad_alloc, every file
+// mapped at once past the map-count limit (65,530). Now one file is open at a time.
+TEST(ReportScale, DirectoryOf70000SmallJournals_IsReadOneFileAtATime) {
+  TempDir many;
+  constexpr int kFiles = 70'000;
+  const Conn c{7, ep(40000, 0x0a000001), ep(8080, 0x0a000002), 1111};
+  for (int i = 0; i < kFiles; ++i) {
+    journal::Meta m = test_meta("host-a", kWallBase);
+    m.sequence = static_cast<uint64_t>(i + 1);
+    const auto bytes = journal_bytes(m, {call(static_cast<uint64_t>(i) * kMs, c, task(500, "curl"), Call::Send,
+                                              Phase::Data, 10)});
+    const std::string path = many.file(journal::file_name(m.sequence));
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+    ::close(fd);
+  }
+  const auto set = report::open_journals({many.path()});
+  EXPECT_EQ(set.files_read, static_cast<size_t>(kFiles));
+  EXPECT_TRUE(set.problems.empty());
+  report::ReportOptions opt;
+  const report::Report rep = report::build_report(set, opt);
+  EXPECT_EQ(rep.replay.events, static_cast<uint64_t>(kFiles));
+  EXPECT_TRUE(rep.problems.empty()) << rep.problems.front();
+}
+
+TEST_F(TwoHosts, Since_SkipsWholeFilesBeforeTheWindow) {
+  // host A's first file ends long before --since (its successor starts
+  // before the window's look-back); the reset is in the second file
+  const uint64_t a0 = 5000 * kSecond;
+  journal::Meta m1 = test_meta("host-a", kWallBase - static_cast<int64_t>(a0));
+  m1.sequence = 1;
+  m1.created_wall_ns = kWallBase - 3600 * kSecond;
+  journal::Meta m2 = m1;
+  m2.sequence = 2;
+  m2.created_wall_ns = kWallBase - 60 * kSecond;
+  write_file(dir.file(journal::file_name(1)),
+             journal_bytes(m1, {call(a0 - 3000 * kSecond, client_on_a, client, Call::Send, Phase::Data, 1)}));
+  write_file(dir.file(journal::file_name(2)),
+             journal_bytes(m2, {state(a0 + 1 * kMs, client_on_a, client, tcp::kClose, tcp::kSynSent),
+                                rst_received(a0 + 10 * kMs, client_on_a, task(0, "swapper/0"))}));
+  report::ReportOptions opt;
+  opt.correlator.settle_ns = 100 * kMs;
+  opt.narrow.since_wall_ns = kWallBase - kSecond;
+  const auto set = report::open_journals({dir.path()});
+  ASSERT_EQ(set.files_read, 2u);
+  const report::Report rep = report::build_report(set, opt);
+  EXPECT_EQ(rep.replay.files_skipped, 1u);
+  EXPECT_EQ(rep.resets.size(), 1u);
+  opt.narrow.until_wall_ns = kWallBase - 7200 * kSecond;  // before everything: the files are not read
+  opt.narrow.since_wall_ns.reset();
+  const report::Report none = report::build_report(set, opt);
+  EXPECT_TRUE(none.resets.empty());
+  EXPECT_EQ(none.replay.files_skipped, 2u);
+  EXPECT_EQ(none.replay.events, 0u);
+}
+
+TEST_F(TwoHosts, HtmlPage_StaysSmallWithManyResets_FirstAndRecentPerCause) {
+  // 3,000 resets of one cause: the page shows the first and the last 10 and counts the rest
+  const uint64_t a0 = 100 * kSecond;
+  std::vector<Event> evs;
+  for (uint64_t i = 0; i < 3000; ++i) {
+    const Conn conn{1000 + i, ep(static_cast<uint16_t>(20000 + i % 30000), 0x0a000001), ep(8080, 0x0a000002), 1111};
+    evs.push_back(state(a0 + i * 10 * kMs, conn, client, tcp::kClose, tcp::kSynSent));
+    evs.push_back(rst_received(a0 + i * 10 * kMs + kMs, conn, task(0, "swapper/0")));
+  }
+  write_file(dir.file("a.journal"), journal_bytes(test_meta("host-a", kWallBase - static_cast<int64_t>(a0)), evs));
+  report::ReportOptions opt;
+  opt.correlator.settle_ns = 100 * kMs;
+  const auto set = report::open_journals({dir.file("a.journal")});
+  const report::Report rep = report::build_report(set, opt);
+  ASSERT_EQ(rep.resets.size(), 3000u);
+  const std::string html = report::render_html_report(rep, 10);
+  size_t blocks = 0;
+  for (size_t at = 0; (at = html.find("<div class=reset>", at)) != std::string::npos; ++at) ++blocks;
+  EXPECT_EQ(blocks, 20u);
+  EXPECT_NE(html.find("2,980 more remote_unknown resets, not shown"), std::string::npos);
+  EXPECT_LT(html.size(), 400'000u);
+}
+
+TEST(ReportFiles, HtmlIsWrittenPrivately_NeverThroughASymlink) {
+  TempDir d;
+  write_file(d.file("victim"), {std::byte{'x'}});
+  ::chmod(d.file("victim").c_str(), 0644);
+  ASSERT_EQ(::symlink(d.file("victim").c_str(), d.file("report.html").c_str()), 0);
+  std::string err;
+  ASSERT_TRUE(report::write_private_file(d.file("report.html"), "<html></html>", &err)) << err;
+  struct stat st {};
+  ASSERT_EQ(::lstat(d.file("report.html").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode)) << "the symlink is replaced, not followed";
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(d.file("victim").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 1) << "the symlink's target was written";
+  // an existing 0644 page becomes 0600
+  write_file(d.file("old.html"), {std::byte{'x'}});
+  ::chmod(d.file("old.html").c_str(), 0644);
+  ASSERT_TRUE(report::write_private_file(d.file("old.html"), "<html></html>", &err)) << err;
+  ASSERT_EQ(::stat(d.file("old.html").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  size_t leftovers = 0;
+  for (const auto& e : std::filesystem::directory_iterator(d.path())) {
+    leftovers += e.path().filename().string().rfind(".connreset-report-", 0) == 0;
+  }
+  EXPECT_EQ(leftovers, 0u);
+}
+
+// Bug: --since 9999999999 (and 2300-01-01) wrapped around to a time before
+// every reset; now they are refused as out of range.
+TEST(ReportTime, BeyondWhatNanosecondsHold_IsRefusedNotWrapped) {
+  EXPECT_FALSE(report::parse_time("9999999999"));
+  EXPECT_FALSE(report::parse_time("999999999999"));
+  EXPECT_FALSE(report::parse_time("2300-01-01T00:00:00Z"));
+  EXPECT_TRUE(report::parse_time("9223372035"));  // 2262-04-11, the last whole second that fits
+}
+
+TEST(ReportTime, RelativeTimes_CountBackFromNow) {
+  const int64_t now = kWallBase;
+  EXPECT_EQ(report::parse_time("15m", now), now - 15 * 60 * kSecond);
+  EXPECT_EQ(report::parse_time("2h", now), now - 2 * 3600 * kSecond);
+  EXPECT_EQ(report::parse_time("90s", now), now - 90 * kSecond);
+  EXPECT_EQ(report::parse_time("1d", now), now - 86400 * kSecond);
+  EXPECT_FALSE(report::parse_time("15x", now));
+  EXPECT_FALSE(report::parse_time("-15m", now));
+}
+
+// Bug: a crafted clock offset made to_wall_ns overflow (signed wrap-around).
+TEST(ReportTime, ClockOffsetsSaturateInsteadOfWrapping) {
+  EXPECT_EQ((ClockMap{INT64_MAX}.to_wall_ns(UINT64_MAX)), INT64_MAX);
+  EXPECT_EQ((ClockMap{INT64_MIN}.to_wall_ns(5)), 0);
+  EXPECT_EQ((ClockMap{INT64_MAX}.to_wall_ns(10)), INT64_MAX);
+  EXPECT_EQ((ClockMap{-5}.to_wall_ns(10)), 5);
 }
 
 TEST(ReportTime, ParsesRfc3339AndUnixSeconds) {

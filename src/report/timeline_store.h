@@ -1,0 +1,45 @@
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "decode/event.h"
+
+namespace connreset::report {
+
+// The recent events of every connection, so a reset reported as it settles
+// can show its connection's life without a second pass over the journals.
+// A ring of the last `capacity` events in a compact form, chained per socket
+// cookie: memory is fixed whatever the journal's size, and a connection's
+// history reaches back `capacity` events of the whole merged stream.
+class TimelineStore {
+ public:
+  explicit TimelineStore(size_t capacity);
+
+  void add(const Event& ev);  // events with a cookie; in stream order
+  // cookie's stored events, oldest first; the most recent `max` when there are more
+  void collect(uint64_t cookie, size_t max, std::vector<Event>& out) const;
+  size_t capacity() const { return capacity_; }
+
+ private:
+  struct Slot {
+    uint64_t seq = 0;   // 1-based position in the stream; 0: empty
+    uint64_t prev = 0;  // seq of the same cookie's previous event
+    uint64_t ts_ns = 0, count = 0, bytes = 0;
+    int32_t ret = 0;
+    uint32_t unread = 0, linger_ms = 0, pid = 0;
+    uint8_t type = 0, state = 0, old_state = 0, reason = 0, shutdown = 0, call = 0, phase = 0, flags = 0;
+    std::array<char, 16> comm{};
+  };
+  bool live(uint64_t seq) const { return seq != 0 && seq + capacity_ > next_seq_; }
+  void prune();
+
+  size_t capacity_;
+  std::vector<Slot> ring_;  // slot of seq: (seq - 1) % capacity_
+  uint64_t next_seq_ = 1;
+  std::unordered_map<uint64_t, uint64_t> last_;  // cookie -> seq of its latest event
+};
+
+}  // namespace connreset::report
