@@ -40,6 +40,10 @@ def main():
     need("user space, synthetic: Pipeline fed 100,000 open connections (200,000 sockets",
          r"peak RSS [\d.]+ MiB")
     need("connreset trace, real:", r"peak RSS [\d.]+ MiB")
+    for case in ["storm", "merged-8"]:
+        for fmt in ["text", "json", "html"]:
+            need(f"report {case} {fmt} after ", r"events/s .*peak RSS [\d.,]+ MiB .*resets [\d,]+ rc 0")
+    need("report storm html after ", r"page [\d.]+ MiB")
     if missing:
         print("bench output is missing rows:\n  " + "\n  ".join(missing), file=sys.stderr)
         sys.exit(1)

@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+from report_bench import print_report_section, report_section
+
 WORKLOADS = [
     # name, loadgen args, unit
     ("recv-heavy", ["pingpong", "--conns", "64", "--msg", "16"], "msgs/s"),
@@ -565,6 +567,7 @@ def print_table(doc):
             extra = f", kernel maps {r['map_memlock_kib']:,} KiB"
         w(f"{r['what']}: peak RSS {r['peak_rss_kib'] / 1024:.1f} MiB, sockets tracked "
           f"{fmt(r.get('sockets_tracked'))}{extra}  {'ok' if r['target_met'] else 'MISS'}\n")
+    print_report_section(w, doc["report"])
 
 
 # ---- main -------------------------------------------------------------------------------
@@ -581,6 +584,8 @@ def main():
     ap.add_argument("--anchor", required=True)
     ap.add_argument("--reps", type=int)
     ap.add_argument("--duration", type=float)
+    ap.add_argument("--report-before", help="a connreset binary to compare report with (issue #16)")
+    ap.add_argument("--report-only", action="store_true", help="only the report-at-scale section")
     args = ap.parse_args()
 
     quick = args.quick
@@ -603,12 +608,21 @@ def main():
     with tempfile.TemporaryDirectory(prefix="connreset-bench-") as tmpdir:
         os.chmod(tmpdir, 0o755)
         t0 = time.monotonic()
+        if args.report_only:
+            rep = report_section(args, tmpdir, quick)
+            if args.json:
+                json.dump({"schema": "connreset-bench/1", "mode": "quick" if quick else "full", "report": rep},
+                          sys.stdout, indent=1)
+            else:
+                print_report_section(sys.stdout.write, rep)
+            return
         runs, summary = throughput_section(args, tmpdir, variants, reps, duration)
         ab = probe_ab_section(args, quick)
         kcost = kernel_cost_section(args, tmpdir, variants, max(duration, 1.0) if not quick else duration)
         loss = loss_section(args, tmpdir, variants, 1.0 if quick else 5.0)
         pipe = pipeline_section(args, 0.05 if quick else 0.5)
         mem = memory_section(args, tmpdir, 2000 if quick else 100_000)
+        rep = report_section(args, tmpdir, quick)
         elapsed = time.monotonic() - t0
 
     recv = [r for r in kcost if r.get("variant") == "trace" and r.get("workload") == "recv-heavy"
@@ -630,6 +644,7 @@ def main():
         "loss": loss,
         "pipeline": pipe,
         "memory": mem,
+        "report": rep,
         "runs": runs,
     }
     if args.json:

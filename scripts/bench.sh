@@ -3,19 +3,23 @@
 # `connreset trace`, `connreset record` and a bpftrace anchor, interleaved;
 # kernel cost per program (bpf_stats), events lost, user-space pipeline
 # throughput, memory with many open connections. See README "Performance".
-#   sudo scripts/bench.sh [--quick] [--json]
+#   sudo scripts/bench.sh [--quick] [--json] [--report-only] [--report-before BINARY]
 # --quick: one short repetition of everything (< 2 minutes; scripts/test.sh runs it).
+# --report-only: only `report` at scale (a storm recorded to ~1 GB, then report text/JSON/HTML
+# and 8 hosts merged); --report-before BINARY: the same runs with another build, resets compared.
 # Builds into $CONNRESET_BUILD (default build/) like the other scripts.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 args=()
-for a in "$@"; do
+while [ $# -gt 0 ]; do
+  a=$1; shift
   case "$a" in
-    --quick|--json) args+=("$a") ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown option $a (expected --quick, --json)" ;;
+    --quick|--json|--report-only) args+=("$a") ;;
+    --report-before) [ $# -gt 0 ] || die "--report-before needs a connreset binary"; args+=("$a" "$(realpath "$1")"); shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $a (expected --quick, --json, --report-only, --report-before BINARY)" ;;
   esac
 done
 

@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "e2e/harness.h"
+#include "unit/event_builder.h"
+#include "unit/journal_test_util.h"
 #include "e2e/subprocess.h"
 #include "scenarios/netns.h"
 
@@ -201,6 +203,63 @@ TEST_F(RecordReport, SighupRotates_SigtermExitsZeroAndEndsTheJournalCleanly) {
   const Ran html = run({"cat", tmp_ + "/report.html"});
   EXPECT_NE(html.out.find("<svg"), std::string::npos);
   EXPECT_NE(html.out.find("unread_data_at_close"), std::string::npos);
+  // the page of two real resets, in a real browser
+  const Ran browser = run({"python3", std::string(CONNRESET_SOURCE_DIR) + "/tests/browser/check_page.py",
+                           tmp_ + "/report.html", std::string(CONNRESET_ARTIFACT_DIR) + "/record-report"});
+  EXPECT_EQ(browser.code, 0) << browser.out << browser.err;
+  std::printf("[ browser ] %s", browser.out.c_str());
+}
+
+// The HTML page in headless Chromium at 1280 px: a connection idle for a
+// second between its request and its reset, so the scale has to be cut and
+// labelled, and many resets, so only samples are shown. Synthetic journal
+// (written like the recorder writes it), real binary, real browser.
+TEST(ReportHtml, InABrowser_FitsTheWindowMarkersByTimeGapLabelled) {
+  using namespace connreset::testing;
+  TempDir dir;
+  constexpr int64_t kWall = 1'764'000'000'000'000'000;
+  const uint64_t t0 = 100'000 * kMs;
+  std::vector<Event> evs;
+  for (uint64_t i = 0; i < 40; ++i) {
+    const uint64_t t = t0 + i * 3000 * kMs;
+    const Conn client{2 * i + 1, ep(static_cast<uint16_t>(40000 + i)), ep(8080)};
+    const Conn server{2 * i + 2, ep(8080), ep(static_cast<uint16_t>(40000 + i))};
+    evs.push_back(state(t, client, task(500, "cr-client"), tcp::kClose, tcp::kSynSent));
+    evs.push_back(state(t + 1 * kMs, client, task(500, "cr-client"), tcp::kSynSent, tcp::kEstablished));
+    evs.push_back(call(t + 2 * kMs, client, task(500, "cr-client"), Call::Send, Phase::Data, 4096));
+    evs.push_back(call(t + 3 * kMs, server, task(900, "cr-server"), Call::Recv, Phase::Data, 100));
+    // a second later the server closes with the rest unread: RST
+    evs.push_back(abort_on_close(t + 1004 * kMs, server, task(900, "cr-server"), 3996));
+    evs.push_back(rst_received(t + 1004 * kMs + 40'000, client, task(0, "swapper/0")));
+    evs.push_back(call(t + 1005 * kMs, client, task(500, "cr-client"), Call::Recv, Phase::Error, -ECONNRESET));
+  }
+  write_file(dir.file("connreset-00000001.journal"),
+             journal_bytes(test_meta("web-1", kWall - static_cast<int64_t>(t0)), evs));
+  const std::string page = dir.file("report.html");
+  const Ran r = run({CONNRESET_BINARY, "report", dir.path(), "--html", page, "--html-per-cause", "5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Ran html = run({"cat", page});
+  EXPECT_NE(html.out.find("30 more unread_data_at_close resets, not shown"), std::string::npos);
+  const Ran browser = run({"python3", std::string(CONNRESET_SOURCE_DIR) + "/tests/browser/check_page.py", page,
+                           std::string(CONNRESET_ARTIFACT_DIR) + "/report-html"});
+  ASSERT_EQ(browser.code, 0) << browser.out << browser.err;
+  const auto summary = nlohmann::json::parse(browser.out);
+  EXPECT_EQ(summary["timelines"], 10);
+  EXPECT_EQ(summary["failures"].size(), 0u);
+  // the idle second is a cut in the scale, labelled with its length
+  EXPECT_NE(summary["cuts"].dump().find("+1.00"), std::string::npos) << browser.out;
+  EXPECT_TRUE(fs::exists(std::string(CONNRESET_ARTIFACT_DIR) + "/report-html/report-1280.png"));
+  std::printf("[ browser ] %s", browser.out.c_str());
+}
+
+TEST(ReportCli, TimesBeyond2262_AreRefusedNotWrapped) {
+  for (const char* t : {"9999999999", "2300-01-01T00:00:00Z"}) {
+    for (const char* opt : {"--since", "--until"}) {
+      const Ran r = run({CONNRESET_BINARY, "report", opt, t, "/nonexistent"});
+      EXPECT_EQ(r.code, 2) << opt << " " << t << ": " << r.err;
+      EXPECT_NE(r.err.find("before 2262"), std::string::npos) << r.err;
+    }
+  }
 }
 
 TEST_F(RecordReport, BadInputs_OneLineNamingFileAndOffset_NonZeroWhenNothingRead) {

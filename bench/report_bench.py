@@ -1,0 +1,191 @@
+"""`connreset report` at scale (issue #16), driven by run_bench.py.
+
+Records a reset storm into a journal (~1 GB in the full run, a few MB with
+--quick), then times `report` as text, JSON and HTML (wall time, events/s,
+peak RSS from wait4) and a many-host case: 8 of the journal's files relabelled
+as 8 hosts whose clocks start together, merged. With --report-before BINARY
+the same inputs go through that build too (the implementation before streaming),
+and the resets each explains are compared by cause. Standard library only.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import zlib
+
+MAGIC = b"CRJRNL\r\n"
+
+
+def record_storm(args, tmpdir, seconds, max_size):
+    out = os.path.join(tmpdir, "storm-journal")
+    err_path = os.path.join(tmpdir, "storm-record.err")
+    with open(err_path, "w") as err:
+        rec = subprocess.Popen([args.connreset, "record", "--out", out, "--max-size", str(max_size),
+                                "--max-files", "100000"], stdout=subprocess.DEVNULL, stderr=err)
+    t0 = time.monotonic()
+    while "journaling to" not in open(err_path).read():
+        if rec.poll() is not None or time.monotonic() - t0 > 60:
+            raise RuntimeError("record did not start: " + open(err_path).read()[-1000:])
+        time.sleep(0.05)
+    subprocess.run([args.loadgen, "storm", "--unread", "64", "--duration", str(seconds), "--workers", "2"],
+                   capture_output=True, timeout=seconds * 4 + 60, check=True)
+    rec.send_signal(signal.SIGINT)
+    rec.wait(timeout=120)
+    m = re.search(r"(\d+) events journaled", open(err_path).read())
+    size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
+    return out, (int(m.group(1)) if m else None), size
+
+
+def header(path):
+    with open(path, "rb") as f:
+        fixed = f.read(20)
+        if fixed[:8] != MAGIC:
+            raise RuntimeError(f"{path}: not a journal")
+        meta_len = int.from_bytes(fixed[12:16], "little")
+        meta = json.loads(f.read(meta_len))
+    return fixed, meta, 20 + meta_len
+
+
+def relabel(src, dst, host, created_wall_ns):
+    """A copy of journal file src as if host `host` had recorded it, its clock
+    shifted so that it starts at created_wall_ns (the header's CRC is redone)."""
+    fixed, meta, body = header(src)
+    shift = created_wall_ns - meta["created_wall_ns"]
+    meta["host"] = host
+    meta["boot_id"] = host + "-boot"
+    meta["sequence"] = 1
+    meta["created_wall_ns"] = created_wall_ns
+    meta["realtime_minus_monotonic_ns"] += shift
+    text = json.dumps(meta).encode()
+    crc = zlib.crc32(fixed[8:12] + len(text).to_bytes(4, "little") + text)
+    with open(src, "rb") as f, open(dst, "wb") as out:
+        out.write(MAGIC + fixed[8:12] + len(text).to_bytes(4, "little") + crc.to_bytes(4, "little") + text)
+        f.seek(body)
+        shutil.copyfileobj(f, out, 1 << 20)
+    os.chmod(dst, 0o600)
+
+
+def run_report(binary, inputs, fmt, tmpdir):
+    """One report run: wall time, peak RSS (wait4), resets and resets by cause."""
+    out_path = os.path.join(tmpdir, "report.out")
+    cmd = [binary, "report"] + inputs
+    html = os.path.join(tmpdir, "report.html")
+    if fmt == "json":
+        cmd.append("--json")
+    if fmt == "html":
+        cmd += ["--json", "--html", html]  # the page, plus the cheapest stdout
+    with open(out_path, "wb") as out:
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
+        elapsed = time.monotonic() - t0
+    res = {"time_s": elapsed, "peak_rss_kib": ru.ru_maxrss, "rc": os.waitstatus_to_exitcode(status),
+           "output_bytes": os.path.getsize(out_path)}
+    if fmt == "html" and os.path.exists(html):
+        res["html_bytes"] = os.path.getsize(html)
+    by_cause = {}
+    with open(out_path, "rb") as f:  # the counts are in the last part of either output
+        f.seek(max(0, os.path.getsize(out_path) - (1 << 20)))
+        tail = f.read().decode(errors="replace")
+    if fmt in ("json", "html"):
+        for line in reversed(tail.splitlines()):
+            if '"type":"stats"' in line.replace(" ", ""):
+                res["resets"] = json.loads(line).get("resets")
+                break
+        if res.get("resets") is not None:  # by cause: count the reset lines (streamed, not in the tail)
+            with open(out_path, "rb") as f:
+                for line in f:
+                    m = re.search(rb'"cause":"([a-z_]+)"', line)
+                    if m and b'"type":"reset"' in line:
+                        by_cause[m.group(1).decode()] = by_cause.get(m.group(1).decode(), 0) + 1
+    else:
+        m = re.findall(r"connreset report: ([\d,]+) resets explained", tail)
+        if m:
+            res["resets"] = int(m[-1].replace(",", ""))
+        table = re.search(r"RESETS BY CAUSE\n((?:  .*\n)+)", tail)
+        if table:
+            for row in table.group(1).splitlines():
+                parts = row.split()
+                if len(parts) == 2:
+                    by_cause[parts[1]] = int(parts[0].replace(",", ""))
+    res["by_cause"] = by_cause
+    os.unlink(out_path)
+    if os.path.exists(html):
+        os.unlink(html)
+    return res
+
+
+def report_section(args, tmpdir, quick):
+    rows = []
+    seconds = 0.3 if quick else 30.0
+    max_size = (4 << 20) if quick else (128 << 20)
+    try:
+        journal, recorded, size = record_storm(args, tmpdir, seconds, max_size)
+    except Exception as e:  # noqa: BLE001 - reported as a row
+        return {"error": f"recording the storm failed: {e}", "rows": []}
+    files = sorted(os.listdir(journal))
+    events = recorded or 0
+    cases = [("storm", [journal], events)]
+    # 8 hosts: 8 of the files (or copies of the one there is), clocks aligned to start together
+    merged = os.path.join(tmpdir, "merged")
+    os.makedirs(merged)
+    src = [os.path.join(journal, f) for f in files if f.endswith(".journal")]
+    picks = [src[i % len(src)] for i in range(8)]
+    start = header(picks[0])[1]["created_wall_ns"]
+    merged_inputs = []
+    for i, path in enumerate(picks):
+        d = os.path.join(merged, f"host-{i}")
+        os.makedirs(d, mode=0o700)
+        relabel(path, os.path.join(d, "connreset-00000001.journal"), f"bench-host-{i}", start)
+        merged_inputs.append(d)
+    merged_size = sum(os.path.getsize(os.path.join(d, "connreset-00000001.journal")) for d in merged_inputs)
+    # event count of the merged case: records are fixed-size, so bytes tell it closely
+    per_event = size / events if events else 148
+    merged_events = int(merged_size / per_event)
+    cases.append(("merged-8", merged_inputs, merged_events))
+    impls = [("after", args.connreset)]
+    if getattr(args, "report_before", None):
+        impls.insert(0, ("before", args.report_before))
+    for case, inputs, n in cases:
+        case_bytes = size if case == "storm" else merged_size
+        for fmt in ("text", "json", "html"):
+            for impl, binary in impls:
+                if impl == "before" and fmt == "html" and not quick:
+                    continue  # the old page holds every reset: minutes and gigabytes, nothing new to learn
+                r = run_report(binary, inputs, fmt, tmpdir)
+                r.update({"case": case, "format": fmt, "impl": impl, "events": n, "journal_bytes": case_bytes,
+                          "events_per_s": n / r["time_s"] if r["time_s"] > 0 else None})
+                rows.append(r)
+    # the same resets as before, by cause
+    for case, _, _ in cases:
+        for fmt in ("text", "json"):
+            b = [r for r in rows if r["case"] == case and r["format"] == fmt and r["impl"] == "before"]
+            a = [r for r in rows if r["case"] == case and r["format"] == fmt and r["impl"] == "after"]
+            if b and a:
+                a[0]["same_as_before"] = a[0]["by_cause"] == b[0]["by_cause"] and a[0].get("resets") == b[0].get("resets")
+    return {"rows": rows, "journal_bytes": size, "journal_files": len(src), "events": events,
+            "storm_s": seconds}
+
+
+def print_report_section(w, rep):
+    w("\nreport at scale (issue #16): a recorded reset storm, then `connreset report` "
+      "(targets >= 1,000,000 events/s, peak RSS <= 256 MiB)\n")
+    if rep.get("error"):
+        w(f"  {rep['error']}\n")
+        return
+    w(f"journal: {rep['journal_bytes'] / 2**20:,.0f} MiB in {rep['journal_files']} file(s), "
+      f"{rep['events']:,} events ({rep['storm_s']} s storm, 2 workers)\n")
+    for r in rep["rows"]:
+        same = ""
+        if "same_as_before" in r:
+            same = "  same resets as before" if r["same_as_before"] else "  RESETS DIFFER from before"
+        page = f"  page {r['html_bytes'] / 2**20:.2f} MiB" if "html_bytes" in r else ""
+        ok = ""
+        if r["impl"] == "after" and r["events_per_s"]:
+            ok = "  ok" if r["events_per_s"] >= 1_000_000 and r["peak_rss_kib"] <= 256 * 1024 else "  MISS"
+        w(f"report {r['case']} {r['format']} {r['impl']}  {r['time_s']:8.2f} s  {r['events_per_s'] or 0:12,.0f} events/s"
+          f"  peak RSS {r['peak_rss_kib'] / 1024:8.1f} MiB  resets {r.get('resets') or 0:,}  rc {r['rc']}"
+          f"{page}{same}{ok}\n")
