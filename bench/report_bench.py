@@ -82,7 +82,7 @@ def run_report(binary, inputs, fmt, tmpdir):
         p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
         _, status, ru = os.wait4(p.pid, 0)
         elapsed = time.monotonic() - t0
-    res = {"time_s": elapsed, "peak_rss_kib": ru.ru_maxrss, "rc": os.waitstatus_to_exitcode(status),
+    res = {"time_s": elapsed, "cpu_s": ru.ru_utime + ru.ru_stime, "peak_rss_kib": ru.ru_maxrss, "rc": os.waitstatus_to_exitcode(status),
            "output_bytes": os.path.getsize(out_path)}
     if fmt == "html" and os.path.exists(html):
         res["html_bytes"] = os.path.getsize(html)
@@ -120,8 +120,14 @@ def run_report(binary, inputs, fmt, tmpdir):
 
 def report_section(args, tmpdir, quick):
     rows = []
+    # the issue's storm: 30 s at the default settings (1.1 GB on an idle 2-CPU machine); files of
+    # 1/8 of that so 8 of them make the many-host case
     seconds = 0.3 if quick else 30.0
-    max_size = (4 << 20) if quick else (128 << 20)
+    max_size = (1 << 20) if quick else (128 << 20)
+    if os.environ.get("CONNRESET_BENCH_STORM_S"):
+        seconds = float(os.environ["CONNRESET_BENCH_STORM_S"])
+    if os.environ.get("CONNRESET_BENCH_FILE_MIB"):
+        max_size = int(os.environ["CONNRESET_BENCH_FILE_MIB"]) << 20
     try:
         journal, recorded, size = record_storm(args, tmpdir, seconds, max_size)
     except Exception as e:  # noqa: BLE001 - reported as a row
@@ -157,7 +163,8 @@ def report_section(args, tmpdir, quick):
                     continue  # the old page holds every reset: minutes and gigabytes, nothing new to learn
                 r = run_report(binary, inputs, fmt, tmpdir)
                 r.update({"case": case, "format": fmt, "impl": impl, "events": n, "journal_bytes": case_bytes,
-                          "events_per_s": n / r["time_s"] if r["time_s"] > 0 else None})
+                          "events_per_s": n / r["time_s"] if r["time_s"] > 0 else None,
+                          "events_per_cpu_s": n / r["cpu_s"] if r["cpu_s"] > 0 else None})
                 rows.append(r)
     # the same resets as before, by cause
     for case, _, _ in cases:
@@ -172,7 +179,8 @@ def report_section(args, tmpdir, quick):
 
 def print_report_section(w, rep):
     w("\nreport at scale (issue #16): a recorded reset storm, then `connreset report` "
-      "(targets >= 1,000,000 events/s, peak RSS <= 256 MiB)\n")
+      "(targets >= 1,000,000 events/s on one core, peak RSS <= 256 MiB; events/s by CPU time, because\n"
+      "the wall clock counts whatever else the machine runs)\n")
     if rep.get("error"):
         w(f"  {rep['error']}\n")
         return
@@ -184,8 +192,9 @@ def print_report_section(w, rep):
             same = "  same resets as before" if r["same_as_before"] else "  RESETS DIFFER from before"
         page = f"  page {r['html_bytes'] / 2**20:.2f} MiB" if "html_bytes" in r else ""
         ok = ""
-        if r["impl"] == "after" and r["events_per_s"]:
-            ok = "  ok" if r["events_per_s"] >= 1_000_000 and r["peak_rss_kib"] <= 256 * 1024 else "  MISS"
-        w(f"report {r['case']} {r['format']} {r['impl']}  {r['time_s']:8.2f} s  {r['events_per_s'] or 0:12,.0f} events/s"
+        if r["impl"] == "after" and r["events_per_cpu_s"]:
+            ok = "  ok" if r["events_per_cpu_s"] >= 1_000_000 and r["peak_rss_kib"] <= 256 * 1024 else "  MISS"
+        w(f"report {r['case']} {r['format']} {r['impl']}  {r['time_s']:8.2f} s wall {r['cpu_s']:8.2f} s cpu"
+          f"  {r['events_per_cpu_s'] or 0:12,.0f} events/s (per CPU second; {r['events_per_s'] or 0:,.0f} by wall)"
           f"  peak RSS {r['peak_rss_kib'] / 1024:8.1f} MiB  resets {r.get('resets') or 0:,}  rc {r['rc']}"
           f"{page}{same}{ok}\n")
