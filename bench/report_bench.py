@@ -87,9 +87,10 @@ def run_report(binary, inputs, fmt, tmpdir):
     if fmt == "html" and os.path.exists(html):
         res["html_bytes"] = os.path.getsize(html)
     by_cause = {}
-    with open(out_path, "rb") as f:  # the counts are in the last part of either output
+    with open(out_path, "rb") as f:  # the counts: at the end (streamed) or the start (before streaming)
+        head = f.read(1 << 20).decode(errors="replace")
         f.seek(max(0, os.path.getsize(out_path) - (1 << 20)))
-        tail = f.read().decode(errors="replace")
+        tail = head + "\n" + f.read().decode(errors="replace")
     if fmt in ("json", "html"):
         for line in reversed(tail.splitlines()):
             if '"type":"stats"' in line.replace(" ", ""):

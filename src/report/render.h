@@ -25,8 +25,11 @@ class JsonReportWriter : public ReportWriter {
  private:
   Output& out_;
   RunInfo info_;
+  std::string line_;
 };
 std::string render_json_report(const Report& rep);
+// One reset line of report --json (without the newline).
+std::string json_reset_line(const ConnectionReport& c);
 
 // One self-contained HTML page (no scripts, no network), small whatever the
 // journals' size: the summary tables, then per cause the first and the most

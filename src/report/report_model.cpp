@@ -29,14 +29,15 @@ class StreamSink : public Sink {
     ConnectionReport c;
     c.x = x;
     const ResetCase& r = x.reset;
-    std::vector<Event> events;
-    std::vector<int> ends;
+    // scratch vectors kept across resets: no allocation per reset once they have grown
+    std::vector<Event>& events = events_;
+    std::vector<int>& ends = ends_;
+    events.clear();
+    ends.clear();
     auto gather = [&](uint64_t cookie, int end) {
       if (!store_ || !cookie) return;
-      const size_t before = events.size();
       store_->collect(cookie, o_.max_timeline, events);
       ends.resize(events.size(), end);
-      (void)before;
     };
     if (r.received) {
       c.receiver_host = host_of(r.received->cookie);
@@ -52,7 +53,8 @@ class StreamSink : public Sink {
       }
     }
     if (store_) {
-      std::vector<size_t> order(events.size());
+      std::vector<size_t>& order = order_;
+      order.resize(events.size());
       for (size_t i = 0; i < order.size(); ++i) order[i] = i;
       std::stable_sort(order.begin(), order.end(),
                        [&](size_t a, size_t b) { return events[a].ts_ns < events[b].ts_ns; });
@@ -93,6 +95,9 @@ class StreamSink : public Sink {
   ReportWriter& out_;
   const std::vector<SourceSummary>& sources_;
   const TimelineStore* store_;
+  std::vector<Event> events_;
+  std::vector<int> ends_;
+  std::vector<size_t> order_;
 };
 
 class Collector : public ReportWriter {

@@ -24,7 +24,31 @@ std::string table(const std::string& title, const std::vector<CountRow>& rows) {
   return s;
 }
 
+// "13:17:54.107123456": rfc3339_ns(...).substr(11) without a formatted print
+// per entry (a timeline line each; millions in a big report)
+class TimeOfDay {
+ public:
+  void append(std::string& s, uint64_t ts) {
+    const uint64_t secs = ts / 1'000'000'000, ns = ts % 1'000'000'000;
+    if (secs != secs_ || hms_.empty()) {
+      secs_ = secs;
+      hms_ = rfc3339_ns(static_cast<int64_t>(secs * 1'000'000'000)).substr(11, 9);  // "HH:MM:SS."
+    }
+    s += hms_;
+    char digits[9];
+    uint64_t v = ns;
+    for (int i = 8; i >= 0; --i, v /= 10) digits[i] = static_cast<char>('0' + v % 10);
+    s.append(digits, 9);
+    s += 'Z';
+  }
+
+ private:
+  uint64_t secs_ = 0;
+  std::string hms_;
+};
+
 void timeline_text(const ConnectionReport& c, std::string& s) {
+  static thread_local TimeOfDay tod;
   s += "  timeline:\n";
   if (c.timeline.empty()) {
     s += "    (no events recorded for this connection)\n";
@@ -33,7 +57,7 @@ void timeline_text(const ConnectionReport& c, std::string& s) {
   const std::string rh = escape_for_terminal(c.receiver_host), sh = escape_for_terminal(c.sender_host);
   for (const TimelineEntry& t : c.timeline) {
     s += "    ";
-    s += std::string_view(rfc3339_ns(static_cast<int64_t>(t.ts_ns))).substr(11);
+    tod.append(s, t.ts_ns);
     s += t.end == 0 ? "  receiver " : "  sender   ";
     s += t.end == 0 ? rh : sh;
     s += "  ";

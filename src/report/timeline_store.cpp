@@ -58,7 +58,7 @@ void TimelineStore::collect(uint64_t cookie, size_t max, std::vector<Event>& out
   for (uint64_t seq = it->second; live(seq) && out.size() - first < max;) {
     const Slot& s = ring_[(seq - 1) % capacity_];
     if (s.seq != seq) break;
-    Event ev;
+    Event& ev = out.emplace_back();
     ev.cookie = cookie;
     ev.ts_ns = s.ts_ns;
     ev.count = s.count;
@@ -78,7 +78,6 @@ void TimelineStore::collect(uint64_t cookie, size_t max, std::vector<Event>& out
     ev.has_socket = s.flags & kHasSocket;
     ev.linger_on = s.flags & kLinger;
     ev.task_exiting = s.flags & kExiting;
-    out.push_back(std::move(ev));
     seq = s.prev;
   }
   std::reverse(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());

@@ -13,6 +13,7 @@
 #include "report/render.h"
 #include "report/report_model.h"
 #include "report/summary.h"
+#include "sinks/json_format.h"
 #include "unit/event_builder.h"
 #include "unit/journal_test_util.h"
 
@@ -281,6 +282,47 @@ TEST(ReportFiles, HtmlIsWrittenPrivately_NeverThroughASymlink) {
 
 // Bug: --since 9999999999 (and 2300-01-01) wrapped around to a time before
 // every reset; now they are refused as out of range.
+// report --json writes reset lines without nlohmann (speed); they must stay the
+// bytes trace --json's reset_to_json gives, plus the host fields, on every field.
+TEST_F(TwoHosts, JsonResetLine_IsByteForByteTheNlohmannObject) {
+  write_journals(300);
+  report::ReportOptions opt;
+  opt.correlator.settle_ns = 100 * kMs;
+  const auto set = report::open_journals({dir.file("a.journal"), dir.file("b.journal")});
+  const report::Report rep = report::build_report(set, opt);
+  ASSERT_EQ(rep.resets.size(), 1u);
+  auto reference = [](const report::ConnectionReport& c) {
+    nlohmann::json j = reset_to_json(c.x, ClockMap{0});
+    j["receiver_host"] = c.receiver_host.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.receiver_host);
+    j["sender_host"] = c.sender_host.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.sender_host);
+    return dump_line(j);
+  };
+  std::vector<report::ConnectionReport> variants{rep.resets[0]};
+  report::ConnectionReport v = rep.resets[0];
+  v.x.reset.sender->comm = "<script>\x1b[2J\"\\ \xc3\xa9 \xff\xfe";  // escapes, UTF-8, invalid UTF-8
+  v.x.because = "tab\there, \"quoted\"";
+  v.x.linger = Linger{true, 0};
+  v.x.reset.actor = task(77, "ss");
+  v.x.reset.closer = CloseInfo{task(900, "api-server"), "exit", true, 5};
+  v.x.unread_bytes.reset();
+  v.x.rst_reason.clear();
+  v.receiver_host.clear();
+  variants.push_back(v);
+  v.x.linger = Linger{true, 30.5};
+  v.x.reset.sent.reset();
+  v.x.reset.received.reset();
+  v.x.reset.sender.reset();
+  v.x.reset.receiver.reset();
+  v.x.reset.closer.reset();
+  v.x.reset.observed.clear();
+  v.x.reset.local = Endpoint{};
+  v.sender_host = "h\"ost";
+  variants.push_back(v);
+  for (const auto& c : variants) {
+    EXPECT_EQ(report::json_reset_line(c), reference(c));
+  }
+}
+
 TEST(ReportTime, BeyondWhatNanosecondsHold_IsRefusedNotWrapped) {
   EXPECT_FALSE(report::parse_time("9999999999"));
   EXPECT_FALSE(report::parse_time("999999999999"));
