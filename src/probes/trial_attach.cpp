@@ -1,7 +1,10 @@
 #include <bpf/libbpf.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
+#include <regex>
 #include <string>
 
 #include "connreset.skel.h"
@@ -9,13 +12,40 @@
 
 namespace connreset {
 namespace {
-int quiet(enum libbpf_print_level, const char*, va_list) { return 0; }
+
+// libbpf's messages during the trial, kept (not printed) to say why a load was refused.
+std::string g_trial_log;
+
+int collect(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  va_list copy;
+  va_copy(copy, args);
+  const int n = vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0 || g_trial_log.size() > 65536) return 0;
+  std::string line(static_cast<size_t>(n) + 1, '\0');
+  vsnprintf(line.data(), line.size(), fmt, args);
+  line.pop_back();
+  g_trial_log += line;
+  return 0;
+}
+
+// The verifier names a helper this program type may not call ("unknown func
+// bpf_get_socket_cookie#46"): on 5.10, tracing programs lack bpf_get_socket_cookie (5.12) and
+// bpf_sk_storage_get (5.11), so fentry is refused although the kernel has fentry.
+std::string refused_helper(const std::string& log) {
+  static const std::regex unknown_func(R"(unknown func (bpf_[a-z0-9_]+)#[0-9]+)");
+  std::smatch m;
+  return std::regex_search(log, m, unknown_func) ? m[1].str() : "";
+}
+
 }  // namespace
 
 // A trial, not a guess: some kernels list fentry support and still refuse it
 // (EPERM at load on the development machines), kprobes may be compiled out.
 std::string trial_attach(const char* program) {
-  libbpf_print_fn_t previous = libbpf_set_print(quiet);
+  g_trial_log.clear();
+  libbpf_print_fn_t previous = libbpf_set_print(collect);
   std::string error;
   connreset_bpf* skel = connreset_bpf__open();
   if (!skel) {
@@ -31,6 +61,10 @@ std::string trial_attach(const char* program) {
   bpf_map__set_max_entries(skel->maps.tree_tasks, 1);
   if (int err = connreset_bpf__load(skel); err != 0) {
     error = std::string("load refused: ") + std::strerror(-err);
+    if (const std::string helper = refused_helper(g_trial_log); !helper.empty()) {
+      error += ": this kernel does not offer the helper " + helper + " to " + program +
+               "'s program type";
+    }
   } else {
     bpf_link* link = bpf_program__attach(bpf_object__find_program_by_name(skel->obj, program));
     if (!link) {
