@@ -112,6 +112,9 @@ int run_cli(int argc, char** argv) {
   add_tracing_options(*record_cmd, record.trace, /*with_output=*/false);  // it writes journals
   add_user_option(*record_cmd, record.trace);
   record_cmd->add_option("-o,--out", record.out, "Journal directory (created 0700)")->required();
+  record_cmd->add_flag("--json", record.trace.json,
+                       "Also print each explained reset as a JSON line on stdout (as trace --json), "
+                       "for a log collector");
   record_cmd->add_option("--max-size", record.max_size, "Bytes per journal file before rotating")
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40));
   record_cmd->add_option("--max-files", record.max_files, "Journal files kept; the oldest is deleted")

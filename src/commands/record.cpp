@@ -14,6 +14,7 @@
 #include "journal/writer.h"
 #include "metrics/http_server.h"
 #include "metrics/metrics_sink.h"
+#include "sinks/json_sink.h"
 
 namespace connreset {
 namespace {
@@ -36,7 +37,7 @@ void install_handlers() {
 }
 
 // Warnings go to stderr (the journal of the service manager); explanations
-// are not printed: they are what `report` is for.
+// are printed only with --json (JSON lines on stdout): otherwise `report` is for them.
 class StderrWarnings : public Sink {
  public:
   void reset(const Explanation&) override {}
@@ -114,7 +115,15 @@ int run_record(RecordArgs args) {
   journal::Recorder recorder(*writer, args.trace.live.filter.netns);
   RecordObserver observer(recorder, metrics_sink.get());
   args.trace.live.observer = &observer;
+  // --json: the explanations on stdout too, for a log pipeline (a DaemonSet's stdout is
+  // collected per node); warnings then go there as JSON lines as well as to stderr.
+  std::unique_ptr<JsonSink> json;
+  StderrWarnings warnings;
   std::vector<Sink*> sinks{&recorder, &warnings};
+  if (args.trace.json) {
+    json = std::make_unique<JsonSink>(stdout);
+    sinks.push_back(json.get());
+  }
   if (metrics_sink) sinks.push_back(metrics_sink.get());
 
   std::unique_ptr<LiveSession> session;
