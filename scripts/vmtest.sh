@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Run the connreset end-to-end tests inside VMs booting Debian's 6.1 and 6.12 kernels.
+# Run the connreset end-to-end tests inside VMs booting Debian's 5.10, 6.1 and 6.12 kernels.
 #
-#   scripts/vmtest.sh [-h] [KERNEL...]        KERNEL: 6.1 6.12 (default: both)
+#   scripts/vmtest.sh [-h] [KERNEL...]        KERNEL: 5.10 6.1 6.12 (default: all three)
 #
 # For each kernel and each probe family, boots a fresh VM (scripts/vm/run-in-vm.sh) and runs
 #   $CONNRESET_E2E_BIN --gtest_brief=1 $CONNRESET_E2E_ARGS   with CONNRESET_PROBES=<family>
@@ -13,13 +13,16 @@
 #   CONNRESET_E2E_ARGS     extra arguments for it (split on blanks)
 #   CONNRESET_VM_FAMILIES  probe families (default "auto tracepoint fentry kprobe"; auto = what users get)
 #   CONNRESET_VM_LOGDIR    where the console logs go (default: a new directory under /tmp)
+#   CONNRESET_VM_PORTABLE  the connreset the tests spawn in the guest: the static build
+#                          (default <build>/connreset-portable, used when it exists); "require":
+#                          fail without it (scripts/test.sh); "0": the dynamic build/connreset
 #   CONNRESET_VM_*         passed on to run-in-vm.sh (cache, timeout, env, extra files, ...)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 usage() {
-	sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '2,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 	exit "${1:-2}"
 }
 
@@ -31,7 +34,7 @@ for a in "$@"; do
 done
 
 kernels=("$@")
-((${#kernels[@]})) || kernels=(6.1 6.12)
+((${#kernels[@]})) || kernels=(5.10 6.1 6.12)
 read -r -a families <<<"${CONNRESET_VM_FAMILIES:-auto tracepoint fentry kprobe}"
 read -r -a e2e_args <<<"${CONNRESET_E2E_ARGS:-}"
 bin=${CONNRESET_E2E_BIN:-build/tests/connreset_e2e}
@@ -46,7 +49,28 @@ bin=${CONNRESET_E2E_BIN:-build/tests/connreset_e2e}
 # - util-linux setpriv (busybox's lacks --reuid/--regid used by the unprivileged test) and
 #   iproute2 ip (busybox's cannot create veth pairs); busybox fills in everything else.
 tool_bin=$(realpath -s -m "$(dirname "$bin")/../connreset")
-if [[ -x $tool_bin ]]; then
+# The portable (static) connreset goes to that path in the guest: every test that runs the tool
+# runs the one file users copy to any distribution (it needs none of the libraries staged for
+# the test binary). Checked static here, so a dynamic build cannot pass for it.
+portable=$(realpath -s -m "$(dirname "$bin")/../connreset-portable")
+case ${CONNRESET_VM_PORTABLE:-auto} in
+0) portable="" ;;
+require) [[ -x $portable ]] || {
+	echo "vmtest: $portable not found (build the connreset-portable target)" >&2
+	exit 2
+} ;;
+auto) [[ -x $portable ]] || portable="" ;;
+*) portable=$CONNRESET_VM_PORTABLE ;;
+esac
+if [[ -n $portable ]]; then
+	if readelf -lW "$portable" | grep -q 'INTERP' || readelf -dW "$portable" | grep -q NEEDED; then
+		echo "vmtest: $portable is not statically linked" >&2
+		exit 2
+	fi
+	echo "vmtest: the tool in the VMs is $portable (static) at $tool_bin"
+	export CONNRESET_VM_EXTRA="$portable:$tool_bin${CONNRESET_VM_EXTRA:+ $CONNRESET_VM_EXTRA}"
+elif [[ -x $tool_bin ]]; then
+	echo "vmtest: the tool in the VMs is $tool_bin (dynamic; build connreset-portable to test that)"
 	export CONNRESET_VM_EXTRA="$tool_bin${CONNRESET_VM_EXTRA:+ $CONNRESET_VM_EXTRA}"
 fi
 export CONNRESET_VM_TOOLS="setpriv ip${CONNRESET_VM_TOOLS:+ $CONNRESET_VM_TOOLS}"

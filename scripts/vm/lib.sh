@@ -90,8 +90,38 @@ vm_kernel_regex() {
 	case $1 in
 	6.1) echo '^linux-image-6\.1\.0-[0-9]+-amd64$' ;;
 	6.12) echo '^linux-image-6\.12\.[0-9]+\+(deb12|bpo)-cloud-amd64-unsigned$' ;;
-	*) vm_die "unknown kernel '$1' (known: 6.1 6.12)" ;;
+	# Debian 11's kernel (also Amazon Linux 2's series), from the bullseye suite (vm_apt_opts)
+	5.10) echo '^linux-image-5\.10\.0-[0-9]+-cloud-amd64-unsigned$' ;;
+	*) vm_die "unknown kernel '$1' (known: 5.10 6.1 6.12)" ;;
 	esac
+}
+
+# apt options for the series' package index: for 6.x none but the sandbox user (the machine's
+# bookworm sources); for 5.10 a private bullseye index under the cache, so the machine's apt
+# sources and lists are never touched (an `apt-get upgrade` must not see bullseye).
+# Sets VM_APT_OPTS.
+vm_apt_opts() {
+	# APT::Sandbox::User=root: the _apt user cannot write into a root-owned cache.
+	VM_APT_OPTS=(-o APT::Sandbox::User=root)
+	[[ $1 == 5.10 ]] || return 0
+	local d=$VM_CACHE/apt-bullseye uri keyring opt=""
+	VM_APT_OPTS+=(-o Dir::Etc::sourcelist=/dev/null -o Dir::Etc::sourceparts="$d/sources.list.d"
+		-o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache")
+	# Refreshed at most once a day: the suite only gets point releases.
+	if [[ -n $(find "$d/lists" -maxdepth 1 -name '*bullseye_main_binary-amd64_Packages*' -mtime -1 2>/dev/null) ]]; then
+		return 0
+	fi
+	mkdir -p "$d/sources.list.d" "$d/lists/partial" "$d/cache/archives/partial"
+	# shellcheck disable=SC2016 # $(SITE) is apt's format syntax, not a shell expansion
+	uri=$(apt-get indextargets --format '$(SITE) $(RELEASE)' 2>/dev/null |
+		awk '$2 == "bookworm" { print $1; exit }')
+	[[ -n $uri ]] || uri=http://deb.debian.org/debian
+	keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	[[ -r $keyring ]] && opt="[signed-by=$keyring] "
+	echo "deb ${opt}${uri%/} bullseye main" >"$d/sources.list.d/bullseye.list"
+	vm_log "refreshing the private bullseye package index in $d"
+	apt-get update -qq "${VM_APT_OPTS[@]}" >/dev/null 2>&1 ||
+		vm_log "warning: apt-get update of the bullseye index failed (offline?)"
 }
 
 # Print "name version" of the newest matching package known to apt (no network access).
@@ -100,7 +130,7 @@ vm_kernel_newest() {
 	# apt-cache policy takes the (anchored, POSIX ERE) regex itself: one cache load instead of
 	# pkgnames + policy. Keep names with a candidate, pick the highest version with dpkg's own
 	# ordering (sort -V does not know Debian's ~ and epochs).
-	apt-cache policy "$regex" 2>/dev/null | awk '
+	apt-cache "${VM_APT_OPTS[@]}" policy "$regex" 2>/dev/null | awk '
 		/^[^ ]/ { sub(/:$/, ""); name = $0 }
 		/^  Candidate:/ && $2 != "(none)" { print name, $2 }' |
 		{
@@ -149,6 +179,7 @@ vm_kernel_fetch() {
 	flock "$lockfd"
 	rm -rf "$VM_CACHE"/.fetch.* # left by an interrupted download (we hold the lock)
 
+	vm_apt_opts "$series"
 	found=$(vm_kernel_newest "$regex" || true)
 	if [[ -z $found && $series == 6.12 ]]; then
 		vm_ensure_backports
@@ -160,8 +191,7 @@ vm_kernel_fetch() {
 		if [[ ! -f $dir/.complete ]]; then
 			tmp=$(mktemp -d "$VM_CACHE/.fetch.XXXXXX")
 			vm_log "downloading $name $ver"
-			# -o APT::Sandbox::User=root: the _apt user cannot write into a root-owned cache.
-			if (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$name=$ver" >/dev/null 2>&1); then
+			if (cd "$tmp" && apt-get download -qq "${VM_APT_OPTS[@]}" "$name=$ver" >/dev/null 2>&1); then
 				deb=$(echo "$tmp"/*.deb)
 				vm_kernel_unpack "$deb" "$tmp/root"
 				rm -rf "$dir"

@@ -3,7 +3,8 @@
 #
 #   scripts/vm/run-in-vm.sh KERNEL -- PROGRAM [ARGS...]
 #
-# KERNEL is 6.1 (Debian 12 linux-image-6.1.0-N-amd64) or 6.12 (linux-image-6.12.N+deb12-cloud-
+# KERNEL is 5.10 (Debian 11 linux-image-5.10.0-N-cloud-amd64-unsigned, from a private bullseye
+# index), 6.1 (Debian 12 linux-image-6.1.0-N-amd64) or 6.12 (linux-image-6.12.N+deb12-cloud-
 # amd64-unsigned). The newest package apt knows is downloaded once into $CONNRESET_VM_CACHE.
 # PROGRAM and the shared libraries it links are copied into a busybox initramfs at their host
 # paths; the guest starts in the host's working directory. See lib.sh for the CONNRESET_VM_*
@@ -18,7 +19,7 @@ VM_PROG=run-in-vm
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 usage() {
-	sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 	exit "${1:-2}"
 }
 
