@@ -20,6 +20,9 @@ CONNRESET_PACKAGES=(
   clang-14 libclang-rt-14-dev
   bpftrace python3  # scripts/bench.sh: the outside anchor, the bench driver
   chromium  # e2e: the HTML report checked in a real (headless) browser, tests/browser/check_page.py
+  # install tests (tests/install): the .deb and lintian, completion, man page, container image,
+  # DaemonSet manifest and the capability/mount checks
+  dpkg-dev lintian man-db groff-base zsh podman strace python3-yaml
 )
 
 install_deps() {

@@ -29,6 +29,20 @@ dog_rc=0
 python3 "$CONNRESET_ROOT/scripts/check_junit.py" "$dog_junit" "$CONNRESET_BUILD/dogfood.log" \
   || die "dogfood: the JUnit report is not what the run saw (log: $CONNRESET_BUILD/dogfood.log)"
 
+# Install paths (ctest above covered `cmake --install` and the man page): the Debian package,
+# the container image and the DaemonSet. They install a package / build an image on this
+# machine, which CI may do (a disposable machine, root); each cleans up after itself.
+log "install: Debian package (scripts/package.sh + lintian), dpkg -i, doctor and demo, dpkg -r"
+deb=$("$CONNRESET_ROOT/scripts/package.sh")
+"$CONNRESET_ROOT/tests/install/deb_test.sh" "$deb"
+log "install: container image (podman build; its entry point in a chroot of the image)"
+"$CONNRESET_ROOT/tests/install/container_test.sh" "$CONNRESET_BUILD/connreset-portable"
+log "install: DaemonSet (capabilities on this kernel, 5.10 and 6.12; host mounts)"
+caps_vm="5.10 6.12" # 5.10 needs more capabilities (linux-5.10.patch.yaml); 6.12 has fentry and kprobes
+[ "${CONNRESET_SKIP_VMTEST:-0}" = 1 ] && caps_vm=""
+# shellcheck disable=SC2086 # two words, or none
+"$CONNRESET_ROOT/tests/install/daemonset_test.sh" "$CONNRESET_BUILD/connreset-portable" $caps_vm
+
 # benchmarks are not timed tests: only check that the bench runs briefly and prints every row
 if [ "${CONNRESET_SKIP_BENCH:-0}" != 1 ]; then
   log "bench: scripts/bench.sh --quick prints every row"
@@ -58,5 +72,6 @@ rm -rf "$fuzz_work" "$fuzz_work.log"
 if [ "${CONNRESET_SKIP_VMTEST:-0}" = 1 ]; then
   log "CONNRESET_SKIP_VMTEST=1: VM kernels not tested"
 elif [ -x "$CONNRESET_ROOT/scripts/vmtest.sh" ]; then
-  "$CONNRESET_ROOT/scripts/vmtest.sh"
+  # the e2e suite in the VMs spawns the static connreset-portable (one file, any distribution)
+  CONNRESET_VM_PORTABLE=require "$CONNRESET_ROOT/scripts/vmtest.sh"
 fi

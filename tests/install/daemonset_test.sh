@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# deploy/kubernetes/connreset-daemonset.yaml asks for no more than connreset needs, and enough:
+#   daemonset_test.sh CONNRESET [VM_KERNEL...]        (root)
+# 1. the YAML parses and has the expected shape (tests/install/manifest.py);
+# 2. `connreset <the manifest's args>` run as root with exactly the manifest's capabilities and
+#    no_new_privs attaches, explains a real loopback reset as a JSON line on stdout, and writes
+#    a journal (the journal dir and metrics address are moved to scratch ones);
+# 3. the capabilities are enough, and each is needed, on this kernel and each VM_KERNEL (for 5.10
+#    those of linux-5.10.patch.yaml), through tests/install/caps_check.sh;
+# 4. each host mount is a path connreset opens (strace of run 2), and every file it opened
+#    outside /proc, /sys and /dev is under one of the mounts (a FROM scratch image has no other).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bin=$(realpath "$1")
+shift
+vm_kernels=("$@")
+manifest=$root/deploy/kubernetes/connreset-daemonset.yaml
+fail() { echo "FAIL: $*" >&2; exit 1; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/connreset-ds.XXXXXX")
+pid=""
+cleanup() { [[ -z $pid ]] || kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+eval "$(python3 "$here/manifest.py" "$manifest")" || fail "manifest check"
+echo "manifest: caps $CAPS; host mounts $MOUNTS; args $ARGS"
+
+# --- 2. run the manifest's command with exactly its capabilities, under strace -------------
+read -r -a args <<<"$ARGS"
+journal_dir=""
+for i in "${!args[@]}"; do
+	case ${args[i]} in
+	--out) journal_dir=${args[i + 1]}; args[i + 1]=$work/journal ;;
+	--metrics) args[i + 1]=127.0.0.1:0 ;; # not the node's port: other tests may run here
+	esac
+done
+bounding=-all
+for c in ${CAPS//,/ }; do bounding+=",+$c"; done
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+strace -f -qq -o "$work/strace" -e trace=execve,open,openat,openat2,stat,newfstatat,statx,access,faccessat2,mkdir,mkdirat \
+	setpriv --no-new-privs --inh-caps=-all --ambient-caps=-all --bounding-set="$bounding" -- \
+	"$bin" "${args[@]}" >"$work/stdout" 2>"$work/stderr" &
+pid=$!
+for _ in $(seq 100); do
+	grep -q 'journaling to' "$work/stderr" && break
+	kill -0 "$pid" 2>/dev/null || fail "connreset exited with caps $CAPS: $(cat "$work/stderr")"
+	sleep 0.2
+done
+grep -q 'journaling to' "$work/stderr" || fail "connreset did not start: $(cat "$work/stderr")"
+# A reset on loopback: the server closes with the request unread (unread_data_at_close).
+python3 - "$port" <<'PY'
+import socket, sys, time
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1]))); srv.listen(1)
+cli = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+conn, _ = srv.accept()
+cli.sendall(b"x" * 1000)
+time.sleep(0.2)
+conn.close()  # 1000 unread bytes: RST
+try:
+    cli.recv(10)
+except ConnectionResetError:
+    pass
+PY
+found=""
+for _ in $(seq 50); do
+	if grep -q "\"port\":$port\b" "$work/stdout" && grep "\"port\":$port\b" "$work/stdout" | grep -q '"cause":"unread_data_at_close"'; then
+		found=1
+		break
+	fi
+	sleep 0.2
+done
+kill -TERM "$(pgrep -P "$pid" | head -n 1)" 2>/dev/null || true # connreset, the child of strace
+wait "$pid" || fail "connreset record exited $? on SIGTERM: $(cat "$work/stderr")"
+pid=""
+[[ -n $found ]] || fail "no unread_data_at_close reset for port $port on stdout; stdout: $(head -c 2000 "$work/stdout")"
+ls "$work/journal"/connreset-*.journal >/dev/null || fail "no journal written"
+grep -q 'could not drop privileges' "$work/stderr" && fail "$(cat "$work/stderr")"
+echo "ok: record with exactly $CAPS attached, explained the reset on stdout, wrote $(ls "$work/journal" | wc -l) journal file(s)"
+
+# --- 3. each capability is needed somewhere -----------------------------------------------------
+# The manifest's capabilities on this kernel and in the VMs of VM_KERNELS; for 5.10 those of
+# linux-5.10.patch.yaml. Each listed capability must be needed on some kernel: one that is never
+# needed is not least privilege.
+"$here/caps_check.sh" "$bin" "$CAPS" | tee "$work/caps"
+for k in "${vm_kernels[@]}"; do
+	caps=$CAPS
+	[[ $k == 5.10 ]] && caps=$CAPS_510
+	CONNRESET_VM_TOOLS="setpriv" CONNRESET_VM_EXTRA="$bin" \
+		"$root/scripts/vm/run-in-vm.sh" "$k" -- "$here/caps_check.sh" "$bin" "$caps" \
+		>"$work/vm.log" 2>&1 || { tail -n 30 "$work/vm.log" >&2; fail "caps_check in the $k VM"; }
+	grep -a '^CAPCHECK' "$work/vm.log" | tee -a "$work/caps"
+done
+grep -q ' all FAILED' "$work/caps" && fail "connreset doctor failed with the manifest's capabilities (see above)"
+listed=$CAPS
+[[ " ${vm_kernels[*]} " == *" 5.10 "* ]] && listed=$CAPS_510
+for c in ${listed//,/ }; do
+	grep -q -- " -$c needed" "$work/caps" ||
+		fail "capability $c is not needed on any kernel tested (host ${vm_kernels[*]}): drop it from $manifest or linux-5.10.patch.yaml"
+done
+
+# --- 4. mounts: used, and sufficient ------------------------------------------------------------
+# Paths the program (not setpriv) named: everything after its execve.
+paths=$(awk -v bin="$bin" 'index($0, "execve(\"" bin "\"") { on = 1 } on' "$work/strace" |
+	sed -nE 's/.*(open|openat|openat2|stat|newfstatat|statx|access|faccessat2|mkdir|mkdirat)\((AT_FDCWD, |[0-9]+, )?"([^"]*)".*/\3/p' | sort -u)
+for m in $MOUNTS; do
+	host_m=$m
+	[[ $m == "$journal_dir" ]] && host_m=$work/journal
+	grep -q "^$host_m\(/\|$\)" <<<"$paths" ||
+		fail "host mount $m is listed in the manifest but connreset never opened a path under it"
+	echo "ok: mount $m is used: $(grep "^$host_m\(/\|$\)" <<<"$paths" | head -n 2 | tr '\n' ' ')"
+done
+# Successful opens of real files outside what a container always has (/proc /sys /dev) and the
+# mounts: none may be left (the image holds only the binary). Failed attempts (ENOENT) are fine.
+opened=$(awk -v bin="$bin" 'index($0, "execve(\"" bin "\"") { on = 1 } on' "$work/strace" |
+	grep -vE '= -1 E' | sed -nE 's/.*(open|openat|openat2)\((AT_FDCWD, |[0-9]+, )?"([^"]*)".*/\3/p' | sort -u)
+while read -r p; do
+	[[ -z $p || $p == /proc/* || $p == /sys/* || $p == /dev/* || $p == "$bin" ]] && continue
+	# optional: without it glibc uses UTC, which is what a node's log pipeline expects anyway
+	[[ $p == /etc/localtime ]] && continue
+	covered=""
+	for m in $MOUNTS; do
+		host_m=$m
+		[[ $m == "$journal_dir" ]] && host_m=$work/journal
+		[[ $p == "$host_m" || $p == "$host_m"/* ]] && covered=1
+	done
+	[[ -n $covered ]] || fail "connreset opened $p, which the image lacks and the manifest does not mount"
+done <<<"$opened"
+echo "daemonset: ok"
