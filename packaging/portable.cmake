@@ -16,6 +16,9 @@ target_link_libraries(connreset-portable PRIVATE
   $<TARGET_FILE:connreset_core>
   CLI11::CLI11 nlohmann_json::nlohmann_json  # header-only
   ${PORTABLE_DEPS_STATIC_LIBRARIES})         # bpf elf z nl-route-3 nl-3 pthread
-# -static: glibc, libstdc++ and libgcc too. connreset resolves no host or user names (the
-# metrics address is numeric), so static glibc's NSS limits do not apply.
+# -static: glibc, libstdc++ and libgcc too. The linker warns about getaddrinfo (the metrics
+# address: numeric only, which needs no NSS module) and about the user lookups of `run`
+# (getpwnam/getpwuid/getgrouplist for --user and sudo's invoking user): those load the host's
+# NSS modules at run time, which works where the host's glibc matches and otherwise finds no
+# user (then `run --user root`, or the Debian package).
 target_link_options(connreset-portable PRIVATE -static)

@@ -97,7 +97,7 @@ def main():
             if not mentions(allowed, opt):
                 problems.append(
                     f"option {opt} of `connreset {sub} --help`: add a .TP entry for it under "
-                    f"`.SS {sub}` (or under `.SH TRACING OPTIONS` if trace, demo and record share it)")
+                    f"`.SS {sub}` (or under `.SH TRACING OPTIONS` if every tracing command shares it)")
 
     # exit statuses of command line errors: each must be listed (as N or as a range N-M)
     codes = set()
