@@ -4,9 +4,10 @@
 #
 # Not through the connreset_core target: its link interface names the shared objects by full
 # path (pkg-config IMPORTED_TARGET), which a static link cannot use. The archives come from the
-# same Debian -dev packages (libbpf-dev, libelf-dev, zlib1g-dev, libnl-3-dev, libnl-route-3-dev).
+# same Debian -dev packages (libbpf-dev, libelf-dev, zlib1g-dev, libnl-3-dev, libnl-route-3-dev,
+# libseccomp-dev).
 # Debian 12's libelf is built without zstd, so there is no libzstd to add.
-pkg_check_modules(PORTABLE_DEPS REQUIRED libbpf libnl-route-3.0)
+pkg_check_modules(PORTABLE_DEPS REQUIRED libbpf libnl-route-3.0 libseccomp)
 
 add_executable(connreset-portable ${CMAKE_SOURCE_DIR}/src/main.cpp)
 add_dependencies(connreset-portable connreset_core)
@@ -15,7 +16,7 @@ target_include_directories(connreset-portable PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(connreset-portable PRIVATE
   $<TARGET_FILE:connreset_core>
   CLI11::CLI11 nlohmann_json::nlohmann_json  # header-only
-  ${PORTABLE_DEPS_STATIC_LIBRARIES})         # bpf elf z nl-route-3 nl-3 pthread
+  ${PORTABLE_DEPS_STATIC_LIBRARIES})         # bpf elf z nl-route-3 nl-3 seccomp pthread
 # -static: glibc, libstdc++ and libgcc too. The linker warns about getaddrinfo (the metrics
 # address: numeric only, which needs no NSS module) and about the user lookups of `run`
 # (getpwnam/getpwuid/getgrouplist for --user and sudo's invoking user): those load the host's

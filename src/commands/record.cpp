@@ -118,7 +118,6 @@ int run_record(RecordArgs args) {
   // --json: the explanations on stdout too, for a log pipeline (a DaemonSet's stdout is
   // collected per node); warnings then go there as JSON lines as well as to stderr.
   std::unique_ptr<JsonSink> json;
-  StderrWarnings warnings;
   std::vector<Sink*> sinks{&recorder, &warnings};
   if (args.trace.json) {
     json = std::make_unique<JsonSink>(stdout);

@@ -27,6 +27,7 @@ trap cleanup EXIT
 
 mkdir "$work/ctx"
 strip -o "$work/ctx/connreset-portable" "$portable" # as shipped: no debug info
+cp "$root/deploy/container/passwd" "$root/deploy/container/group" "$work/ctx/"
 podman build -q -t "$image" -f "$root/deploy/container/Containerfile" "$work/ctx" >"$work/build.log" 2>&1 ||
 	{ cat "$work/build.log" >&2; fail "podman build"; }
 echo "built $image: $(podman image inspect --format '{{.Size}}' "$image") bytes"
@@ -38,7 +39,8 @@ volume=$(podman image inspect --format '{{range $k, $v := .Config.Volumes}}{{$k}
 mnt=$(podman image mount "$image") || fail "podman image mount"
 mounted=1
 files=$(cd "$mnt" && find . -type f | sort)
-[[ $files == "./usr/sbin/connreset" ]] || fail "the image should hold only the binary, it holds: $files"
+[[ $files == "$(printf './etc/group\n./etc/passwd\n./usr/sbin/connreset')" ]] ||
+	fail "the image should hold the binary and the user database only, it holds: $files"
 rootfs=$work/rootfs
 mkdir -p "$rootfs"
 cp -a "$mnt/." "$rootfs/"
@@ -57,7 +59,9 @@ echo "ok: doctor in the image's root: $(grep -E '^trial load' "$work/doctor.txt"
 
 # The image's default command, metrics moved off the node's port (other tests may run here).
 run=("${entry[@]}" "${cmd[@]}")
-for i in "${!run[@]}"; do [[ ${run[i]} == --metrics ]] && run[i + 1]=127.0.0.1:0; done
+for i in "${!run[@]}"; do
+	if [[ ${run[i]} == --metrics ]]; then run[i + 1]=127.0.0.1:0; fi
+done
 chroot "$rootfs" "${run[@]}" >"$work/stdout" 2>"$work/stderr" &
 pid=$!
 for _ in $(seq 100); do

@@ -82,12 +82,17 @@ echo "ok: record with exactly $CAPS attached, explained the reset on stdout, wro
 # The manifest's capabilities on this kernel and in the VMs of VM_KERNELS; for 5.10 those of
 # linux-5.10.patch.yaml. Each listed capability must be needed on some kernel: one that is never
 # needed is not least privilege.
-"$here/caps_check.sh" "$bin" "$CAPS" | tee "$work/caps"
+# the manifest's command, journal and metrics moved to scratch places (also inside the VMs)
+caps_args=("${args[@]}")
+for i in "${!caps_args[@]}"; do
+	if [[ ${caps_args[i]} == --out ]]; then caps_args[i + 1]=/tmp/caps_check.journal; fi
+done
+"$here/caps_check.sh" "$bin" "$CAPS" "${caps_args[@]}" | tee "$work/caps"
 for k in "${vm_kernels[@]}"; do
 	caps=$CAPS
 	[[ $k == 5.10 ]] && caps=$CAPS_510
 	CONNRESET_VM_TOOLS="setpriv" CONNRESET_VM_EXTRA="$bin" \
-		"$root/scripts/vm/run-in-vm.sh" "$k" -- "$here/caps_check.sh" "$bin" "$caps" \
+		"$root/scripts/vm/run-in-vm.sh" "$k" -- "$here/caps_check.sh" "$bin" "$caps" "${caps_args[@]}" \
 		>"$work/vm.log" 2>&1 || { tail -n 30 "$work/vm.log" >&2; fail "caps_check in the $k VM"; }
 	grep -a '^CAPCHECK' "$work/vm.log" | tee -a "$work/caps"
 done
@@ -116,8 +121,14 @@ opened=$(awk -v bin="$bin" 'index($0, "execve(\"" bin "\"") { on = 1 } on' "$wor
 	grep -vE '= -1 E' | sed -nE 's/.*(open|openat|openat2)\((AT_FDCWD, |[0-9]+, )?"([^"]*)".*/\3/p' | sort -u)
 while read -r p; do
 	[[ -z $p || $p == /proc/* || $p == /sys/* || $p == /dev/* || $p == "$bin" ]] && continue
+	# relative to a directory handle opened by its absolute path (checked on its own line)
+	[[ $p == /* ]] || continue
+	# in the image (deploy/container/Containerfile COPYs them): the user database for --user
+	[[ $p == /etc/passwd || $p == /etc/group ]] && continue
 	# optional: without it glibc uses UTC, which is what a node's log pipeline expects anyway
 	[[ $p == /etc/localtime ]] && continue
+	# optional: without it glibc looks users up in the files, which is what the image has
+	[[ $p == /etc/nsswitch.conf ]] && continue
 	covered=""
 	for m in $MOUNTS; do
 		host_m=$m
