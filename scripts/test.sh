@@ -37,10 +37,12 @@ deb=$("$CONNRESET_ROOT/scripts/package.sh")
 "$CONNRESET_ROOT/tests/install/deb_test.sh" "$deb"
 log "install: container image (podman build; its entry point in a chroot of the image)"
 "$CONNRESET_ROOT/tests/install/container_test.sh" "$CONNRESET_BUILD/connreset-portable"
-log "install: DaemonSet (capabilities on this kernel, 5.10 and 6.12; host mounts)"
-caps_vm="5.10 6.12" # 5.10 needs more capabilities (linux-5.10.patch.yaml); 6.12 has fentry and kprobes
+log "install: DaemonSet (capabilities on this kernel and 6.12; host mounts)"
+# 6.12: fentry and kprobes. 5.10 (linux-5.10.patch.yaml) waits for record to run there after
+# dropping its privileges (see scripts/vmtest.sh).
+caps_vm="6.12"
 [ "${CONNRESET_SKIP_VMTEST:-0}" = 1 ] && caps_vm=""
-# shellcheck disable=SC2086 # two words, or none
+# shellcheck disable=SC2086 # a word, or none
 "$CONNRESET_ROOT/tests/install/daemonset_test.sh" "$CONNRESET_BUILD/connreset-portable" $caps_vm
 
 # benchmarks are not timed tests: only check that the bench runs briefly and prints every row
