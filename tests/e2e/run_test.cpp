@@ -5,15 +5,18 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -23,6 +26,10 @@
 #include "commands/commands.h"
 #include "e2e/harness.h"
 #include "e2e/subprocess.h"
+#include "probes/attach_plan.h"
+#include "probes/features.h"
+#include "probes/tracer.h"
+#include "run/process_tree.h"
 #include "scenarios/scenarios.h"
 
 namespace connreset::e2e {
@@ -106,6 +113,58 @@ class Run : public ::testing::Test {
   void SetUp() override { ASSERT_NE(private_netns(), 0u); }
   const std::string self_ = self_exe();
 };
+
+// The kernel side alone: what the tree map holds after forks, threads and exits.
+TEST(RunTree, ProgramsLoadOnlyForRun_ForksJoinThreadsDoNot_ExitsAreMarked) {
+  const AttachPlan plan = make_attach_plan(detect_features(), family());
+  auto has = [](const Tracer& t, const char* program) {
+    const auto& a = t.attached();
+    return std::find(a.begin(), a.end(), program) != a.end();
+  };
+  TracerOptions opt;
+  {
+    Tracer plain(plan, opt);  // what trace/record/demo load
+    EXPECT_FALSE(has(plain, "tree_newtask"));
+    EXPECT_FALSE(has(plain, "tree_exit"));
+    EXPECT_EQ(plain.tree_map_fd(), -1);
+  }
+  opt.track_tree = true;
+  Tracer tracer(plan, opt);
+  EXPECT_TRUE(has(tracer, "tree_newtask"));
+  EXPECT_TRUE(has(tracer, "tree_exit"));
+  ProcessTree tree;
+  tree.attach(tracer.tree_map_fd());
+  // this test process is the seed: its child and grandchild join, a thread does not
+  ASSERT_EQ(tree.seed(static_cast<uint32_t>(getpid()), 0), 0);
+  std::thread([] {}).join();
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    const pid_t grandchild = fork();
+    if (grandchild == 0) _exit(0);
+    ssize_t w = write(pipefd[1], &grandchild, sizeof(grandchild));
+    waitpid(grandchild, nullptr, 0);
+    _exit(w == sizeof(grandchild) ? 0 : 1);
+  }
+  pid_t grandchild = 0;
+  ASSERT_EQ(read(pipefd[0], &grandchild, sizeof(grandchild)), static_cast<ssize_t>(sizeof(grandchild)));
+  EXPECT_EQ(wait_exit(child), 0);
+  close(pipefd[0]);
+  close(pipefd[1]);
+  ASSERT_EQ(tree.refresh(), 0);
+  const auto& m = tree.members();
+  ASSERT_TRUE(m.count(static_cast<uint32_t>(child)));
+  ASSERT_TRUE(m.count(static_cast<uint32_t>(grandchild)));
+  EXPECT_EQ(m.at(static_cast<uint32_t>(child)).parent, static_cast<uint32_t>(getpid()));
+  EXPECT_EQ(m.at(static_cast<uint32_t>(grandchild)).parent, static_cast<uint32_t>(child));
+  EXPECT_NE(m.at(static_cast<uint32_t>(child)).exit_ns, 0u);
+  EXPECT_NE(m.at(static_cast<uint32_t>(grandchild)).exit_ns, 0u);
+  EXPECT_EQ(m.size(), 3u) << "the thread is no process of its own";
+  EXPECT_EQ(tree.running(), std::vector<uint32_t>{static_cast<uint32_t>(getpid())});
+  EXPECT_FALSE(tree.contains(1));
+  EXPECT_EQ(tracer.tree_untracked(), 0u);
+}
 
 TEST_F(Run, ChildClosesWithUnreadData_ReportedFailOnAnyExitsWithItsCodeAndJUnitFailure) {
   const std::string junit = temp_path("unread.xml");
@@ -229,11 +288,58 @@ TEST_F(Run, SigintIsForwardedToTheCommand) {
   unlink(marker.c_str());
 }
 
+// Sets an environment variable for the connreset processes spawned in this scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
 TEST_F(Run, UserOption_CommandRunsAsThatUser) {
   // sh, not this binary: a checkout under a 0700 home is not executable by nobody
   const RunResult r = run({"--user", "65534"}, {"sh", "-c", "echo uid=$(id -u) gid=$(id -g)"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("uid=65534 gid=65534"), std::string::npos) << r.out;
+}
+
+TEST_F(Run, UnderSudo_CommandRunsAsTheInvokingUserWithItsEnvironment) {
+  ScopedEnv uid("SUDO_UID", "65534"), gid("SUDO_GID", "65533"), mark("CONNRESET_RUN_MARK", "kept");
+  const RunResult r = run({}, {"sh", "-c", "echo uid=$(id -u) gid=$(id -g) mark=$CONNRESET_RUN_MARK"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("uid=65534 gid=65533 mark=kept"), std::string::npos) << r.out;
+}
+
+TEST_F(Run, GraceEndsTheWaitForADaemonLeftRunning) {
+  const auto start = std::chrono::steady_clock::now();
+  // the daemon lets go of stdout/stderr: they are this test's pipes, read to EOF
+  const RunResult r = run({"--grace", "1"}, {"sh", "-c", "(sleep 30 </dev/null >/dev/null 2>&1 &); exit 5"});
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.code, 5) << r.err;
+  ASSERT_FALSE(r.run.is_null()) << r.err;
+  ASSERT_EQ(r.run["left_running"].size(), 1u) << r.err;
+  const pid_t daemon = r.run["left_running"][0].get<pid_t>();
+  EXPECT_EQ(kill(daemon, SIGKILL), 0) << "the pid named is the sleep left running";
+  EXPECT_LT(took, std::chrono::seconds(20)) << "did not wait for the 30 s sleep";
+  EXPECT_NE(r.err.find("waiting for 1 process of its tree"), std::string::npos) << r.err;
+}
+
+TEST_F(Run, RecordAndGithubAnnotations_TheTreesResetInBoth) {
+  const std::string dir = temp_path("journal");
+  ScopedEnv gha("GITHUB_ACTIONS", "true");
+  const RunResult r = run({"--fail-on", "unread_data_at_close", "--record", dir}, {self_, "--run-helper", "unread-pair"});
+  EXPECT_EQ(r.code, kRunExitFailOn) << r.err;
+  EXPECT_NE(r.out.find("\n::error title=connreset%3A unread_data_at_close::RESET "), std::string::npos)
+      << "one annotation on stdout after CMD's output:\n" << r.out;
+  Proc rep = spawn({CONNRESET_BINARY, "report", "--json", dir});
+  const std::string out = read_all(rep.out);
+  const std::string err = read_all(rep.err);
+  EXPECT_EQ(wait_exit(rep.pid), 0) << err;
+  EXPECT_NE(out.find("\"cause\":\"unread_data_at_close\""), std::string::npos) << out << err;
+  EXPECT_NE(out.find("\"comm\":\"cr-server\""), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(Run, BadFailOnItem_ClearErrorDocumentedCode) {
