@@ -89,6 +89,9 @@ void give_to(const std::string& dir, const RunAs& as) {
 
 int run_run(RunArgs a) {
   if (a.command.empty()) return fail("no command given: connreset run [options] -- CMD [ARGS...]");
+  // trace/record's --user (the user they become after attaching) has no place
+  // here: run keeps its privileges (see the top); its --user is CMD's
+  a.trace.user = "root";
   if (std::string err = resolve_trace_args(a.trace); !err.empty()) return fail(err);
   FailOn fail_on;
   if (!a.fail_on.empty()) {
