@@ -203,7 +203,13 @@ TEST_F(RecordReport, SighupRotates_SigtermExitsZeroAndEndsTheJournalCleanly) {
   const Ran html = run({"cat", tmp_ + "/report.html"});
   EXPECT_NE(html.out.find("<svg"), std::string::npos);
   EXPECT_NE(html.out.find("unread_data_at_close"), std::string::npos);
-  // the page of two real resets, in a real browser
+  // the page of two real resets, in a real browser - on the host: the test VMs
+  // (scripts/vmtest.sh, CONNRESET_DISPOSABLE_KERNEL=1) carry no python3 or Chromium, and the
+  // page does not depend on the kernel; the VMs check the rest of this test.
+  if (std::getenv("CONNRESET_DISPOSABLE_KERNEL") != nullptr) {
+    std::printf("[ browser ] not in the test VM (no browser there); checked by the host's run\n");
+    return;
+  }
   const Ran browser = run({"python3", std::string(CONNRESET_SOURCE_DIR) + "/tests/browser/check_page.py",
                            tmp_ + "/report.html", std::string(CONNRESET_ARTIFACT_DIR) + "/record-report"});
   EXPECT_EQ(browser.code, 0) << browser.out << browser.err;
