@@ -80,16 +80,8 @@ int run_record(RecordArgs args) {
   // Everything the steady state needs is opened before the probes are
   // attached and privileges dropped: the journal directory's handle (checked:
   // the user record becomes must be able to write there), the metrics socket.
-  std::unique_ptr<journal::Writer> writer;
-  try {
-    writer = std::make_unique<journal::Writer>(journal::WriterOptions{
-        .dir = args.out, .max_file_bytes = args.max_size, .max_files = args.max_files,
-        .writer_uid = run_as.uid, .writer_gid = run_as.gid});
-  } catch (const journal::WriterError& e) {
-    return fail(e.what(), 2);
-  }
+  // the metrics socket first: a bad --metrics must not leave a new directory behind
   StderrWarnings warnings;
-  if (!writer->note().empty()) warnings.warning(writer->note());
   metrics::Registry registry;
   std::unique_ptr<metrics::MetricsSink> metrics_sink;
   std::unique_ptr<metrics::HttpServer> server;
@@ -110,6 +102,15 @@ int run_record(RecordArgs args) {
                        "metrics (process names, reset counts) are served without authentication");
     }
   }
+  std::unique_ptr<journal::Writer> writer;
+  try {
+    writer = std::make_unique<journal::Writer>(journal::WriterOptions{
+        .dir = args.out, .max_file_bytes = args.max_size, .max_files = args.max_files,
+        .writer_uid = run_as.uid, .writer_gid = run_as.gid});
+  } catch (const journal::WriterError& e) {
+    return fail(e.what(), 2);
+  }
+  if (!writer->note().empty()) warnings.warning(writer->note());
   install_handlers();
 
   journal::Recorder recorder(*writer, args.trace.live.filter.netns);

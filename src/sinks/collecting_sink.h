@@ -22,6 +22,7 @@ class CollectingSink : public Sink {
   void lifecycle(const LifecycleEvent& ev) override {
     std::lock_guard lock(mutex_);
     lifecycle_.push_back(ev);
+    cv_.notify_all();
   }
   std::vector<LifecycleEvent> lifecycle_events() {
     std::lock_guard lock(mutex_);
@@ -55,6 +56,24 @@ class CollectingSink : public Sink {
       return false;
     });
     return found;
+  }
+  // Tests wait on what they expect to see, with a deadline, never a fixed sleep.
+  std::optional<Finding> wait_for_finding(const std::function<bool(const Finding&)>& pred,
+                                          std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    std::optional<Finding> found;
+    cv_.wait_for(lock, timeout, [&] {
+      for (const Finding& f : findings_) {
+        if (pred(f)) found = f;
+      }
+      return found.has_value();
+    });
+    return found;
+  }
+  bool wait_for_lifecycle(const std::function<bool(const std::vector<LifecycleEvent>&)>& pred,
+                          std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return pred(lifecycle_); });
   }
   std::vector<Explanation> matching(const Pred& pred) {
     std::lock_guard lock(mutex_);

@@ -170,7 +170,10 @@ TEST_F(Causes, BareAckToListener_IsProtocolViolation) {
 TEST_F(Causes, RecvLoopAfterEof_IsReportedWithCountAndRate) {
   const ScenarioOutcome o = run_recv_loop_after_end();
   ASSERT_TRUE(o.ok()) << o.error;
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto client = pid(o.client_pid);
+  ASSERT_TRUE(sink_.wait_for_finding([&](const Finding& f) { return f.task.pid == client; }, std::chrono::seconds(20)))
+      << "no finding for the spinning client";
+  caught_up();  // later repeats of the finding (128, 256 calls) are in too
   const auto findings = sink_.findings();
   const Finding* f = nullptr;
   for (const Finding& x : findings) {
@@ -189,7 +192,9 @@ TEST_F(Causes, RecvAfterEconnreset_IsIgnoredReset) {
   const ScenarioOutcome o = run_ignored_reset();
   const Explanation x = traced(o);
   EXPECT_EQ(o.client_result, "ECONNRESET");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto client = pid(o.client_pid);
+  sink_.wait_for_finding([&](const Finding& f) { return f.task.pid == client; }, std::chrono::seconds(20));
+  caught_up();
   bool found = false;
   for (const Finding& f : sink_.findings()) {
     if (f.task.pid != pid(o.client_pid)) continue;
@@ -204,7 +209,7 @@ TEST_F(Causes, RecvAfterEconnreset_IsIgnoredReset) {
 TEST_F(Causes, ProperEofHandling_NoFinding) {
   const ScenarioOutcome o = run_clean_close();
   ASSERT_TRUE(o.ok()) << o.error;
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  caught_up();  // a finding, had there been one, would be in by now
   for (const Finding& f : sink_.findings()) {
     EXPECT_NE(f.task.pid, pid(o.client_pid)) << f.kind;
     EXPECT_NE(f.task.pid, pid(o.server_pid)) << f.kind;

@@ -80,8 +80,8 @@ TEST_F(DemoScenarios, CleanShutdownDrainClose_ProducesNoReset) {
   const ScenarioOutcome o = run_clean_close();
   ASSERT_TRUE(o.ok()) << o.error;
   EXPECT_EQ(o.client_result, "EOF");
-  // long enough for any RST of this connection to have been reported
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // any RST of this connection would have been reported before the marker's
+  caught_up();
   EXPECT_TRUE(resets_on_port(o.server_port).empty());
   // ...and not because nothing was traced: the orderly FINs were seen, by the right processes
   bool server_fin = false, client_fin = false;

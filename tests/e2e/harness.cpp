@@ -88,6 +88,17 @@ std::optional<Explanation> LiveTest::reset_on_port(uint16_t port) {
       std::chrono::milliseconds(5000));
 }
 
+void LiveTest::caught_up() {
+  const ScenarioOutcome marker = run_connection_refused();
+  ASSERT_TRUE(marker.ok()) << marker.error;
+  // generous: under qemu TCG the ring buffer and the settle period run slow
+  const auto seen = sink_.wait_for(
+      [&](const Explanation& x) { return x.reset.remote.port == marker.server_port && x.reset.receiver &&
+                                         x.reset.receiver->pid == static_cast<uint32_t>(marker.client_pid); },
+      std::chrono::seconds(20));
+  ASSERT_TRUE(seen) << "the marker reset was never reported: the tracer did not catch up";
+}
+
 std::vector<Explanation> LiveTest::resets_on_port(uint16_t port) {
   return sink_.matching(
       [port](const Explanation& x) { return x.reset.local.port == port || x.reset.remote.port == port; });

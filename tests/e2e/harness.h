@@ -33,6 +33,12 @@ class LiveTest : public ::testing::Test {
   // The reset on the scenario's port, waiting up to a few settle periods.
   std::optional<Explanation> reset_on_port(uint16_t port);
   std::vector<Explanation> resets_on_port(uint16_t port);
+  // Waits (with a deadline) until the tracer has caught up with everything
+  // that happened before this call: a marker reset (a refused connect) is
+  // made now and waited for. Resets are reported in the order they settle,
+  // so anything earlier that was going to be reported has been. For tests
+  // that check something did NOT happen, instead of sleeping a fixed time.
+  void caught_up();
   static uint32_t netns();
   // What the attach plan in use can know: the kernel's RST reason needs the
   // 6.10+ tracepoint; sockets keep their key into TIME_WAIT unless kprobes

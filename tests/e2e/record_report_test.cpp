@@ -81,6 +81,23 @@ nlohmann::json reset_on_port(const std::vector<nlohmann::json>& lines, uint16_t 
   return nullptr;
 }
 
+// Condition waits, not fixed sleeps: `report` is asked again until the
+// journal holds the reset on `port` (the recorder polls every 100 ms; under
+// qemu TCG much slower), up to a deadline.
+bool journaled(const std::string& dir, uint16_t port, std::chrono::milliseconds timeout = 30s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const Ran r = run({CONNRESET_BINARY, "report", "--json", dir});
+    try {
+      if (!reset_on_port(json_lines(r.out), port).is_null()) return true;
+    } catch (const nlohmann::json::exception&) {
+      // a line cut by a concurrent write: ask again
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
 mode_t mode_of(const std::string& path) {
   struct stat st {};
   stat(path.c_str(), &st);
@@ -120,7 +137,7 @@ TEST_F(RecordReport, KilledWithSigkill_ReportKeepsEverythingWrittenAndSaysSo) {
   Proc rec = start_recorder(dir);
   const ScenarioOutcome o = run_unread_data_at_close();
   ASSERT_TRUE(o.ok()) << o.error;
-  std::this_thread::sleep_for(1500ms);  // the ring buffer is polled every 100 ms
+  EXPECT_TRUE(journaled(dir, o.server_port)) << "the reset never reached the journal";
   kill(rec.pid, SIGKILL);
   EXPECT_EQ(wait_exit(rec.pid), 128 + SIGKILL);
 
@@ -163,23 +180,40 @@ TEST_F(RecordReport, SighupRotates_SigtermExitsZeroAndEndsTheJournalCleanly) {
 
   const ScenarioOutcome before = run_unread_data_at_close();
   ASSERT_TRUE(before.ok()) << before.error;
-  std::this_thread::sleep_for(1200ms);
+  ASSERT_TRUE(journaled(dir, before.server_port)) << "the first reset never reached the journal";
   kill(rec.pid, SIGHUP);
   ASSERT_TRUE(wait_for_text(rec.err, recorder_err_, "SIGHUP: now writing", 5s)) << recorder_err_;
   const ScenarioOutcome after = run_unread_data_at_close();
   ASSERT_TRUE(after.ok()) << after.error;
-  std::this_thread::sleep_for(1200ms);
+  ASSERT_TRUE(journaled(dir, after.server_port)) << "the second reset never reached the journal";
 
-  // Prometheus exposition, loopback
-  const int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(metrics_port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(s, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-  const std::string get = "GET /metrics HTTP/1.0\r\n\r\n";
-  ASSERT_EQ(send(s, get.data(), get.size(), 0), static_cast<ssize_t>(get.size()));
-  const std::string metrics = read_all(s);
+  // Prometheus exposition, loopback; asked again until the live correlator has explained both
+  auto scrape = [&] {
+    const int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(metrics_port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string got;
+    const std::string get = "GET /metrics HTTP/1.0\r\n\r\n";
+    if (connect(s, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 &&
+        send(s, get.data(), get.size(), 0) == static_cast<ssize_t>(get.size())) {
+      got = read_all(s);
+    }
+    close(s);
+    return got;
+  };
+  std::string metrics;
+  for (const auto deadline = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(100ms)) {
+    metrics = scrape();
+    if (metrics.find("connreset_resets_total{cause=\"unread_data_at_close\"} 2") != std::string::npos) break;
+  }
+  // all of that from a recorder that is no longer root, has no capabilities and is seccomp-confined
+  const std::string status = run({"cat", "/proc/" + std::to_string(rec.pid) + "/status"}).out;
+  EXPECT_NE(status.find("Uid:\t65534\t65534\t65534\t65534"), std::string::npos) << status;
+  EXPECT_NE(status.find("CapEff:\t0000000000000000"), std::string::npos) << status;
+  EXPECT_NE(status.find("Seccomp:\t2"), std::string::npos) << status;
   EXPECT_NE(metrics.find("200 OK"), std::string::npos);
   EXPECT_NE(metrics.find("connreset_resets_total{cause=\"unread_data_at_close\"} 2"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("connreset_resets_by_process_total{cause=\"unread_data_at_close\",comm=\"cr-server\",role=\"sender\"} 2"),
@@ -386,7 +420,8 @@ TEST_F(MultiHostRecord, ResetSeenOnA_IsExplainedByTheCloseRecordedOnB) {
   const pid_t client = fork_client_on_a();
   EXPECT_EQ(wait_exit(client), 0) << "the client did not get ECONNRESET";
   EXPECT_EQ(wait_exit(server), 0);
-  std::this_thread::sleep_for(1200ms);
+  EXPECT_TRUE(journaled(dir_a, kPortB)) << "host A's recorder never journaled the reset";
+  EXPECT_TRUE(journaled(dir_b, kPortB)) << "host B's recorder never journaled the reset";
   kill(rec_a.pid, SIGTERM);
   kill(rec_b.pid, SIGTERM);
   EXPECT_EQ(wait_exit(rec_a.pid), 0);
