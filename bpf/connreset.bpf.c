@@ -25,7 +25,6 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define CR_IPPROTO_TCP 6
-#define CR_TCP_LISTEN 10
 
 static __always_inline bool state_change_wanted(const struct sock *sk, int oldstate, int newstate)
 {

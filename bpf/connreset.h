@@ -22,31 +22,69 @@ enum cr_event_type {
 /*
  * RST reasons in connreset's own stable numbering (the kernel's enum
  * sk_rst_reason values move between versions; the BPF side maps them with
- * CO-RE). CR_RST_UNAVAILABLE: the kernel has no reasons (< 6.10).
+ * CO-RE). The ONE list: the BPF mapping (bpf/sock_read.bpf.h), the C++ enum
+ * RstReason and its names (src/decode) are generated from it.
+ *   X(NAME, CamelName, value, KIND)
+ * NAME is the kernel's enumerator without SK_RST_REASON_; KIND K: mapped from
+ * the kernel enumerator of that name, L: connreset's own (no such enumerator).
+ * The values are the wire format: append, never renumber.
  */
-enum cr_rst_reason {
-	CR_RST_UNAVAILABLE = 0,
-	CR_RST_NOT_SPECIFIED,
-	CR_RST_NO_SOCKET,
-	CR_RST_TCP_INVALID_ACK_SEQUENCE,
-	CR_RST_TCP_RFC7323_PAWS,
-	CR_RST_TCP_TOO_OLD_ACK,
-	CR_RST_TCP_ACK_UNSENT_DATA,
-	CR_RST_TCP_FLAGS,
-	CR_RST_TCP_OLD_ACK,
-	CR_RST_TCP_ABORT_ON_DATA,
-	CR_RST_TCP_TIMEWAIT_SOCKET,
-	CR_RST_INVALID_SYN,
-	CR_RST_TCP_ABORT_ON_CLOSE,
-	CR_RST_TCP_ABORT_ON_LINGER,
-	CR_RST_TCP_ABORT_ON_MEMORY,
-	CR_RST_TCP_STATE,
-	CR_RST_TCP_KEEPALIVE_TIMEOUT,
-	CR_RST_TCP_DISCONNECT_WITH_DATA,
-	CR_RST_MPTCP,
-	CR_RST_ERROR,
-	CR_RST_OTHER, /* a value this build does not know */
-};
+#define CR_RST_REASONS(X)                                          \
+	X(UNAVAILABLE, Unavailable, 0, L) /* kernel has none (< 6.10) */ \
+	X(NOT_SPECIFIED, NotSpecified, 1, K)                         \
+	X(NO_SOCKET, NoSocket, 2, K)                                 \
+	X(TCP_INVALID_ACK_SEQUENCE, TcpInvalidAckSequence, 3, K)     \
+	X(TCP_RFC7323_PAWS, TcpRfc7323Paws, 4, K)                    \
+	X(TCP_TOO_OLD_ACK, TcpTooOldAck, 5, K)                       \
+	X(TCP_ACK_UNSENT_DATA, TcpAckUnsentData, 6, K)               \
+	X(TCP_FLAGS, TcpFlags, 7, K)                                 \
+	X(TCP_OLD_ACK, TcpOldAck, 8, K)                              \
+	X(TCP_ABORT_ON_DATA, TcpAbortOnData, 9, K)                   \
+	X(TCP_TIMEWAIT_SOCKET, TcpTimewaitSocket, 10, K)             \
+	X(INVALID_SYN, InvalidSyn, 11, K)                            \
+	X(TCP_ABORT_ON_CLOSE, TcpAbortOnClose, 12, K)                \
+	X(TCP_ABORT_ON_LINGER, TcpAbortOnLinger, 13, K)              \
+	X(TCP_ABORT_ON_MEMORY, TcpAbortOnMemory, 14, K)              \
+	X(TCP_STATE, TcpState, 15, K)                                \
+	X(TCP_KEEPALIVE_TIMEOUT, TcpKeepaliveTimeout, 16, K)         \
+	X(TCP_DISCONNECT_WITH_DATA, TcpDisconnectWithData, 17, K)    \
+	X(MPTCP, Mptcp, 18, L) /* any SK_RST_REASON_MPTCP_RST_* */   \
+	X(ERROR, Error, 19, K)                                       \
+	X(OTHER, Other, 20, L) /* a value this build does not know */
+
+#define CR_RST_REASON_ENUM(name, camel, value, kind) CR_RST_##name = value,
+enum cr_rst_reason { CR_RST_REASONS(CR_RST_REASON_ENUM) };
+#undef CR_RST_REASON_ENUM
+
+/*
+ * TCP states (include/net/tcp_states.h; stable since 2.6), shared for the
+ * same reason: X(NAME, CamelName, value); C: CR_TCP_<NAME>, C++: tcp::k<Camel>.
+ */
+#define CR_TCP_STATES(X)                          \
+	X(ESTABLISHED, Established, 1)            \
+	X(SYN_SENT, SynSent, 2)                   \
+	X(SYN_RECV, SynRecv, 3)                   \
+	X(FIN_WAIT1, FinWait1, 4)                 \
+	X(FIN_WAIT2, FinWait2, 5)                 \
+	X(TIME_WAIT, TimeWait, 6)                 \
+	X(CLOSE, Close, 7)                        \
+	X(CLOSE_WAIT, CloseWait, 8)               \
+	X(LAST_ACK, LastAck, 9)                   \
+	X(LISTEN, Listen, 10)                     \
+	X(CLOSING, Closing, 11)                   \
+	X(NEW_SYN_RECV, NewSynRecv, 12)           \
+	X(BOUND_INACTIVE, BoundInactive, 13)
+
+#define CR_TCP_STATE_ENUM(name, camel, value) CR_TCP_##name = value,
+enum cr_tcp_state { CR_TCP_STATES(CR_TCP_STATE_ENUM) };
+#undef CR_TCP_STATE_ENUM
+
+/*
+ * Calls after recv() returned 0 or an error before a repeat report (the kernel
+ * then reports at 2x, 4x, ...), and the user side's finding threshold: the same
+ * number by default (--loop-threshold sets both).
+ */
+#define CR_LOOP_THRESHOLD_DEFAULT 64
 
 enum cr_call {
 	CR_CALL_RECV = 0,
@@ -106,6 +144,51 @@ struct cr_event {
 	unsigned char raddr[16];
 	char comm[CR_COMM_LEN];
 };
+
+/*
+ * The layout is the contract between the BPF programs, the decoder and the
+ * journal: every field's offset and size, checked on both sides of it.
+ */
+#ifdef __cplusplus
+#define CR_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define CR_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+#define CR_FIELD(field, offset, size)                                             \
+	CR_STATIC_ASSERT(__builtin_offsetof(struct cr_event, field) == (offset) &&     \
+				 sizeof(((struct cr_event *)0)->field) == (size),          \
+			 "struct cr_event." #field " moved: bump CR_EVENT_VERSION")
+CR_FIELD(ts_ns, 0, 8);
+CR_FIELD(cookie, 8, 8);
+CR_FIELD(cgroup, 16, 8);
+CR_FIELD(count, 24, 8);
+CR_FIELD(bytes, 32, 8);
+CR_FIELD(netns, 40, 4);
+CR_FIELD(pid, 44, 4);
+CR_FIELD(tid, 48, 4);
+CR_FIELD(unread, 52, 4);
+CR_FIELD(linger_ms, 56, 4);
+CR_FIELD(ret, 60, 4);
+CR_FIELD(lport, 64, 2);
+CR_FIELD(rport, 66, 2);
+CR_FIELD(type, 68, 1);
+CR_FIELD(family, 69, 1);
+CR_FIELD(state, 70, 1);
+CR_FIELD(old_state, 71, 1);
+CR_FIELD(reason, 72, 1);
+CR_FIELD(flags, 73, 1);
+CR_FIELD(shutdown, 74, 1);
+CR_FIELD(seg_flags, 75, 1);
+CR_FIELD(call, 76, 1);
+CR_FIELD(phase, 77, 1);
+CR_FIELD(probes_out, 78, 1);
+CR_FIELD(keepalive, 79, 1);
+CR_FIELD(pad, 80, 4);
+CR_FIELD(laddr, 84, 16);
+CR_FIELD(raddr, 100, 16);
+CR_FIELD(comm, 116, CR_COMM_LEN);
+CR_STATIC_ASSERT(sizeof(struct cr_event) == 136, "struct cr_event changed size: bump CR_EVENT_VERSION");
+#undef CR_FIELD
 
 /* Per-CPU counters the user side sums; index = enum cr_counter. */
 enum cr_counter {

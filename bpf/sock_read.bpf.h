@@ -14,15 +14,13 @@
 
 #define CR_AF_INET 2
 #define CR_AF_INET6 10
-#define CR_TCP_TIME_WAIT 6
-#define CR_TCP_NEW_SYN_RECV 12
 #define CR_PF_EXITING 0x00000004 /* include/linux/sched.h, unchanged since 2.6 */
 
 extern unsigned int CONFIG_HZ __kconfig __weak;
 
 /* Options set by the loader before load; the verifier prunes what they switch off. */
 const volatile __u16 filter_port = 0;
-const volatile __u64 loop_report_first = 64;
+const volatile __u64 loop_report_first = CR_LOOP_THRESHOLD_DEFAULT;
 const volatile __u64 wakeup_bytes = 256 * 1024;
 /*
  * kprobes cannot call bpf_get_socket_cookie: when the plan uses any kprobe,
@@ -204,34 +202,22 @@ static __always_inline bool port_filtered_out(const struct sock *sk)
 	return lport != filter_port && rport != filter_port;
 }
 
-/* Kernel enum sk_rst_reason -> stable cr_rst_reason; each value guarded so a kernel lacking it still loads. */
-#define CR_MAP_REASON(name)                                                             \
+/*
+ * Kernel enum sk_rst_reason -> stable cr_rst_reason, generated from CR_RST_REASONS
+ * (bpf/connreset.h); each value guarded so a kernel lacking it still loads.
+ */
+#define CR_MAP_REASON_K(name)                                                           \
 	if (bpf_core_enum_value_exists(enum sk_rst_reason, SK_RST_REASON_##name) &&     \
 	    r == bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_##name))         \
 		return CR_RST_##name;
+#define CR_MAP_REASON_L(name) /* connreset's own value: no kernel enumerator */
+#define CR_MAP_REASON(name, camel, value, kind) CR_MAP_REASON_##kind(name)
 
 static __always_inline __u8 map_rst_reason(int r)
 {
 	if (!bpf_core_type_exists(enum sk_rst_reason))
 		return CR_RST_UNAVAILABLE;
-	CR_MAP_REASON(NOT_SPECIFIED)
-	CR_MAP_REASON(NO_SOCKET)
-	CR_MAP_REASON(TCP_INVALID_ACK_SEQUENCE)
-	CR_MAP_REASON(TCP_RFC7323_PAWS)
-	CR_MAP_REASON(TCP_TOO_OLD_ACK)
-	CR_MAP_REASON(TCP_ACK_UNSENT_DATA)
-	CR_MAP_REASON(TCP_FLAGS)
-	CR_MAP_REASON(TCP_OLD_ACK)
-	CR_MAP_REASON(TCP_ABORT_ON_DATA)
-	CR_MAP_REASON(TCP_TIMEWAIT_SOCKET)
-	CR_MAP_REASON(INVALID_SYN)
-	CR_MAP_REASON(TCP_ABORT_ON_CLOSE)
-	CR_MAP_REASON(TCP_ABORT_ON_LINGER)
-	CR_MAP_REASON(TCP_ABORT_ON_MEMORY)
-	CR_MAP_REASON(TCP_STATE)
-	CR_MAP_REASON(TCP_KEEPALIVE_TIMEOUT)
-	CR_MAP_REASON(TCP_DISCONNECT_WITH_DATA)
-	CR_MAP_REASON(ERROR)
+	CR_RST_REASONS(CR_MAP_REASON)
 	if (bpf_core_enum_value_exists(enum sk_rst_reason, SK_RST_REASON_MPTCP_RST_EUNSPEC) &&
 	    bpf_core_enum_value_exists(enum sk_rst_reason, SK_RST_REASON_MPTCP_RST_EMIDDLEBOX) &&
 	    r >= bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_MPTCP_RST_EUNSPEC) &&

@@ -18,7 +18,7 @@ struct TraceArgs {
   std::string cgroup_arg;  // id or path under /sys/fs/cgroup
   std::string probes = "auto";
   uint32_t settle_ms = 500;
-  uint32_t loop_threshold = 64;
+  uint32_t loop_threshold = kDefaultLoopThreshold;
   std::string user = "nobody";  // --user: who the process becomes after attaching
   sandbox::RunAs run_as;        // resolved from `user` by resolve_trace_args
 };

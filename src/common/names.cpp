@@ -1,17 +1,20 @@
 #include "common/names.h"
 
-#include <array>
 #include <cerrno>
+
+#include "connreset.h"
 
 namespace connreset {
 
 std::string tcp_state_name(uint8_t state) {
-  // include/net/tcp_states.h; stable since 2.6
-  static constexpr std::array<const char*, 14> kNames = {
-      "UNKNOWN",    "ESTABLISHED", "SYN_SENT",  "SYN_RECV", "FIN_WAIT1",
-      "FIN_WAIT2",  "TIME_WAIT",   "CLOSE",     "CLOSE_WAIT", "LAST_ACK",
-      "LISTEN",     "CLOSING",     "NEW_SYN_RECV", "BOUND_INACTIVE"};
-  return state < kNames.size() ? kNames[state] : "STATE_" + std::to_string(state);
+  switch (state) {  // from CR_TCP_STATES (bpf/connreset.h)
+    case 0: return "UNKNOWN";
+#define CONNRESET_TCP_STATE_NAME(name, camel, value) \
+  case value: return #name;
+    CR_TCP_STATES(CONNRESET_TCP_STATE_NAME)
+#undef CONNRESET_TCP_STATE_NAME
+  }
+  return "STATE_" + std::to_string(state);
 }
 
 std::string errno_name(int err) {

@@ -22,7 +22,7 @@ struct CorrelatorOptions {
   bool lifecycle = false;  // report every state change (trace --all)
   // calls after recv() returned 0 / an error before a finding is reported (also the
   // kernel's first report threshold: --loop-threshold)
-  uint64_t loop_threshold = 64;
+  uint64_t loop_threshold = kDefaultLoopThreshold;
 };
 
 struct CorrelatorStats {

@@ -11,28 +11,12 @@ static_assert(sizeof(cr_event) == Decoder::kRecordSize,
               "struct cr_event changed: update kRecordSize and bump CR_EVENT_VERSION");
 
 std::string rst_reason_name(RstReason r) {
+  if (r == RstReason::Unavailable) return "";  // the kernel has no reasons: no name to show
   switch (r) {
-    case RstReason::Unavailable: return "";
-    case RstReason::NotSpecified: return "NOT_SPECIFIED";
-    case RstReason::NoSocket: return "NO_SOCKET";
-    case RstReason::TcpInvalidAckSequence: return "TCP_INVALID_ACK_SEQUENCE";
-    case RstReason::TcpRfc7323Paws: return "TCP_RFC7323_PAWS";
-    case RstReason::TcpTooOldAck: return "TCP_TOO_OLD_ACK";
-    case RstReason::TcpAckUnsentData: return "TCP_ACK_UNSENT_DATA";
-    case RstReason::TcpFlags: return "TCP_FLAGS";
-    case RstReason::TcpOldAck: return "TCP_OLD_ACK";
-    case RstReason::TcpAbortOnData: return "TCP_ABORT_ON_DATA";
-    case RstReason::TcpTimewaitSocket: return "TCP_TIMEWAIT_SOCKET";
-    case RstReason::InvalidSyn: return "INVALID_SYN";
-    case RstReason::TcpAbortOnClose: return "TCP_ABORT_ON_CLOSE";
-    case RstReason::TcpAbortOnLinger: return "TCP_ABORT_ON_LINGER";
-    case RstReason::TcpAbortOnMemory: return "TCP_ABORT_ON_MEMORY";
-    case RstReason::TcpState: return "TCP_STATE";
-    case RstReason::TcpKeepaliveTimeout: return "TCP_KEEPALIVE_TIMEOUT";
-    case RstReason::TcpDisconnectWithData: return "TCP_DISCONNECT_WITH_DATA";
-    case RstReason::Mptcp: return "MPTCP";
-    case RstReason::Error: return "ERROR";
-    case RstReason::Other: return "OTHER";
+#define CONNRESET_RST_NAME(name, camel, value, kind) \
+  case RstReason::camel: return #name;
+    CR_RST_REASONS(CONNRESET_RST_NAME)
+#undef CONNRESET_RST_NAME
   }
   return "OTHER";
 }
@@ -120,7 +104,7 @@ void Decoder::encode(const Event& ev, std::span<std::byte, kRecordSize> out) {
   r.pid = ev.task.pid;
   r.tid = ev.task.tid;
   r.cgroup = ev.task.cgroup;
-  std::strncpy(r.comm, ev.task.comm.c_str(), CR_COMM_LEN - 1);
+  std::memcpy(r.comm, ev.task.comm.data(), std::min<size_t>(ev.task.comm.size(), CR_COMM_LEN));
   r.state = ev.state;
   r.old_state = ev.old_state;
   r.reason = static_cast<unsigned char>(ev.reason);

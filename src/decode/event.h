@@ -3,33 +3,41 @@
 #include <string>
 
 #include "common/endpoint.h"
+#include "connreset.h"  // the kernel/user contract: its lists generate the enums below
 
 namespace connreset {
 
 // The typed form of struct cr_event (bpf/connreset.h). Everything after the
-// decoder works on this; nothing after it includes the raw header.
-enum class EventType : uint8_t { ResetSent = 1, ResetReceived, StateChange, SockCall, Close };
+// decoder works on this; only the decoder reads the raw struct. The enums and
+// constants come from the header's lists, so the two sides cannot disagree.
+enum class EventType : uint8_t {
+  ResetSent = CR_EV_RESET_SENT, ResetReceived = CR_EV_RESET_RECEIVED, StateChange = CR_EV_STATE,
+  SockCall = CR_EV_SOCK_CALL, Close = CR_EV_CLOSE,
+};
 
-// Mirrors enum cr_rst_reason; names via rst_reason_name().
+// enum cr_rst_reason, generated from CR_RST_REASONS; names via rst_reason_name().
 enum class RstReason : uint8_t {
-  Unavailable = 0, NotSpecified, NoSocket, TcpInvalidAckSequence, TcpRfc7323Paws, TcpTooOldAck,
-  TcpAckUnsentData, TcpFlags, TcpOldAck, TcpAbortOnData, TcpTimewaitSocket, InvalidSyn,
-  TcpAbortOnClose, TcpAbortOnLinger, TcpAbortOnMemory, TcpState, TcpKeepaliveTimeout,
-  TcpDisconnectWithData, Mptcp, Error, Other,
+#define CONNRESET_RST_REASON(name, camel, value, kind) camel = value,
+  CR_RST_REASONS(CONNRESET_RST_REASON)
+#undef CONNRESET_RST_REASON
 };
 // Kernel enumerator name without the SK_RST_REASON_ prefix ("TCP_ABORT_ON_CLOSE"); "" for Unavailable.
 std::string rst_reason_name(RstReason r);
 
-enum class Call : uint8_t { Recv = 0, Send = 1 };
-enum class Phase : uint8_t { Data = 0, Eof = 1, Error = 2 };
+enum class Call : uint8_t { Recv = CR_CALL_RECV, Send = CR_CALL_SEND };
+enum class Phase : uint8_t { Data = CR_PHASE_DATA, Eof = CR_PHASE_EOF, Error = CR_PHASE_ERROR };
+
+// The default of --loop-threshold, shared with the BPF side's loop_report_first.
+inline constexpr uint32_t kDefaultLoopThreshold = CR_LOOP_THRESHOLD_DEFAULT;
 
 namespace tcp {
-// include/net/tcp_states.h
-inline constexpr uint8_t kEstablished = 1, kSynSent = 2, kSynRecv = 3, kFinWait1 = 4,
-                         kFinWait2 = 5, kTimeWait = 6, kClose = 7, kCloseWait = 8, kLastAck = 9,
-                         kListen = 10, kClosing = 11;
+// include/net/tcp_states.h, generated from CR_TCP_STATES: kEstablished, kSynSent, ...
+#define CONNRESET_TCP_STATE(name, camel, value) inline constexpr uint8_t k##camel = value;
+CR_TCP_STATES(CONNRESET_TCP_STATE)
+#undef CONNRESET_TCP_STATE
 inline constexpr uint8_t kShutdownRecv = 1, kShutdownSend = 2, kShutdownBoth = 3;
-inline constexpr uint8_t kSegFin = 0x01, kSegSyn = 0x02, kSegRst = 0x04, kSegAck = 0x10;
+inline constexpr uint8_t kSegFin = CR_TCP_FIN, kSegSyn = CR_TCP_SYN, kSegRst = CR_TCP_RST,
+                         kSegAck = CR_TCP_ACK;
 }  // namespace tcp
 
 struct TaskRef {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "decode/event.h"
 #include "probes/attach_plan.h"
 
 struct connreset_bpf;
@@ -21,7 +22,7 @@ struct TracerOptions {
   uint16_t filter_port = 0;          // 0: all ports
   uint32_t ringbuf_kib = 4096;       // power of two, >= 4 (page size)
   uint32_t max_tracked = 65536;      // recv/send aggregation entries in the LRU hash
-  uint64_t loop_report_first = 64;   // after-the-end calls before the first repeat report
+  uint64_t loop_report_first = kDefaultLoopThreshold;  // after-the-end calls before the first repeat report
   bool verbose = false;              // libbpf's own messages on stderr
   // connreset run: also load the process-tree programs (bpf/process_tree.bpf.h);
   // off for every other command, whose programs stay exactly as they were.

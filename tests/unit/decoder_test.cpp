@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 
+#include "common/names.h"
 #include "connreset.h"
 #include "unit/event_builder.h"
 
@@ -35,6 +36,114 @@ TEST(Decoder, RoundTripKeepsEveryField) {
   EXPECT_TRUE(back->active && back->linger_on && back->task_exiting && back->fin_received);
   EXPECT_EQ(back->linger_ms, 2000u);
   EXPECT_EQ(back->shutdown, tcp::kShutdownBoth);
+}
+
+// A record with every field set to a distinct value: decode must read each one
+// from the right place, and encode must give back the very same bytes.
+cr_event every_field_record() {
+  cr_event r{};
+  r.ts_ns = 0x0102030405060708ull;
+  r.cookie = 0x1112131415161718ull;
+  r.cgroup = 0x2122232425262728ull;
+  r.count = 0x3132333435363738ull;
+  r.bytes = 0x4142434445464748ull;
+  r.netns = 0x51525354u;
+  r.pid = 0x61626364u;
+  r.tid = 0x71727374u;
+  r.unread = 0x81828384u;
+  r.linger_ms = 0x91929394u;
+  r.ret = -104;  // -ECONNRESET
+  r.lport = 0xa1a2;
+  r.rport = 0xb1b2;
+  r.type = CR_EV_SOCK_CALL;
+  r.family = 10;
+  r.state = CR_TCP_FIN_WAIT2;
+  r.old_state = CR_TCP_FIN_WAIT1;
+  r.reason = CR_RST_TCP_DISCONNECT_WITH_DATA;
+  r.flags = CR_F_ACTIVE | CR_F_LINGER | CR_F_EXITING | CR_F_ORPHAN | CR_F_FIN_RCVD | CR_F_HAS_SK | CR_F_TW;
+  r.shutdown = 3;
+  r.seg_flags = CR_TCP_FIN | CR_TCP_ACK;
+  r.call = CR_CALL_SEND;
+  r.phase = CR_PHASE_ERROR;
+  r.probes_out = 0xc1;
+  r.keepalive = 1;
+  for (int i = 0; i < 16; ++i) {
+    r.laddr[i] = static_cast<unsigned char>(0xd0 + i);
+    r.raddr[i] = static_cast<unsigned char>(0xe0 + i);
+  }
+  std::memcpy(r.comm, "0123456789abcde", 16);
+  return r;
+}
+
+TEST(Decoder, ByteExactRoundTripOverEveryField) {
+  const cr_event r = every_field_record();
+  const auto raw = std::as_bytes(std::span(&r, 1));
+  DecodeError err;
+  const auto ev = Decoder().decode(raw, &err);
+  ASSERT_TRUE(ev) << err.message;
+  EXPECT_EQ(ev->ts_ns, 0x0102030405060708ull);
+  EXPECT_EQ(ev->cookie, 0x1112131415161718ull);
+  EXPECT_EQ(ev->task.cgroup, 0x2122232425262728ull);
+  EXPECT_EQ(ev->count, 0x3132333435363738ull);
+  EXPECT_EQ(ev->bytes, 0x4142434445464748ull);
+  EXPECT_EQ(ev->netns, 0x51525354u);
+  EXPECT_EQ(ev->task.pid, 0x61626364u);
+  EXPECT_EQ(ev->task.tid, 0x71727374u);
+  EXPECT_EQ(ev->unread, 0x81828384u);
+  EXPECT_EQ(ev->linger_ms, 0x91929394u);
+  EXPECT_EQ(ev->ret, -104);
+  EXPECT_EQ(ev->local.port, 0xa1a2);
+  EXPECT_EQ(ev->remote.port, 0xb1b2);
+  EXPECT_EQ(ev->type, EventType::SockCall);
+  EXPECT_EQ(ev->local.family, 10);
+  EXPECT_EQ(ev->remote.family, 10);
+  EXPECT_EQ(ev->state, tcp::kFinWait2);
+  EXPECT_EQ(ev->old_state, tcp::kFinWait1);
+  EXPECT_EQ(ev->reason, RstReason::TcpDisconnectWithData);
+  EXPECT_TRUE(ev->active && ev->linger_on && ev->task_exiting && ev->orphan && ev->fin_received &&
+              ev->has_socket && ev->timewait);
+  EXPECT_EQ(ev->shutdown, tcp::kShutdownBoth);
+  EXPECT_EQ(ev->seg_flags, tcp::kSegFin | tcp::kSegAck);
+  EXPECT_EQ(ev->call, Call::Send);
+  EXPECT_EQ(ev->phase, Phase::Error);
+  EXPECT_EQ(ev->probes_out, 0xc1);
+  EXPECT_TRUE(ev->keepalive);
+  for (size_t i = 0; i < 16; ++i) {
+    EXPECT_EQ(ev->local.addr[i], 0xd0 + i);
+    EXPECT_EQ(ev->remote.addr[i], 0xe0 + i);
+  }
+  EXPECT_EQ(ev->task.comm, "0123456789abcde");
+
+  std::array<std::byte, Decoder::kRecordSize> back{};
+  Decoder::encode(*ev, back);
+  EXPECT_EQ(std::memcmp(back.data(), raw.data(), raw.size()), 0);
+  for (size_t i = 0; i < raw.size(); ++i) EXPECT_EQ(back[i], raw[i]) << "byte " << i;
+}
+
+TEST(Decoder, EachFlagBitIsItsOwnField) {
+  for (unsigned bit = 0; bit < 7; ++bit) {
+    cr_event r = every_field_record();
+    r.flags = static_cast<unsigned char>(1u << bit);
+    const auto raw = std::as_bytes(std::span(&r, 1));
+    const auto ev = Decoder().decode(raw, nullptr);
+    ASSERT_TRUE(ev);
+    std::array<std::byte, Decoder::kRecordSize> back{};
+    Decoder::encode(*ev, back);
+    EXPECT_EQ(std::memcmp(back.data(), raw.data(), raw.size()), 0) << "flag bit " << bit;
+  }
+}
+
+TEST(Decoder, ReasonAndStateNamesComeFromTheSharedLists) {
+  EXPECT_EQ(rst_reason_name(RstReason::Unavailable), "");
+  EXPECT_EQ(rst_reason_name(RstReason::TcpAbortOnClose), "TCP_ABORT_ON_CLOSE");
+  EXPECT_EQ(rst_reason_name(RstReason::Other), "OTHER");
+  EXPECT_EQ(static_cast<int>(RstReason::Other), CR_RST_OTHER);
+  EXPECT_EQ(static_cast<int>(RstReason::Mptcp), 18);
+  EXPECT_EQ(tcp_state_name(tcp::kEstablished), "ESTABLISHED");
+  EXPECT_EQ(tcp_state_name(tcp::kNewSynRecv), "NEW_SYN_RECV");
+  EXPECT_EQ(tcp_state_name(0), "UNKNOWN");
+  EXPECT_EQ(tcp_state_name(200), "STATE_200");
+  EXPECT_EQ(kDefaultLoopThreshold, 64u);
 }
 
 TEST(Decoder, RejectsWrongSize) {
