@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "commands/commands.h"
+#include "explain/causes.h"
 
 namespace connreset {
 namespace {
@@ -37,6 +38,15 @@ const CLI::Validator kPowerOfTwo(
 
 // A week: longer runs do not need a deadline (Ctrl-C, SIGTERM or a service manager stop them).
 constexpr double kMaxDurationS = 7 * 24 * 3600.0;
+
+// A cause id from the catalog; the error lists the valid ones.
+CLI::Validator cause_check() {
+  return CLI::Validator(
+      [](std::string& id) {
+        return cause_from_id(id) ? std::string() : "unknown cause '" + id + "'; valid causes: " + cause_ids();
+      },
+      "CAUSE");
+}
 
 // Options of every command that attaches probes; with_output: it prints explanations.
 void add_tracing_options(CLI::App& cmd, TraceArgs& a, bool with_output = true) {
@@ -143,7 +153,8 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::Range(1u, 600000u));
   report_cmd->add_option("--since", report.since, "Only resets at or after (RFC 3339 UTC, Unix seconds, or ago: 15m, 2h, 1d)");
   report_cmd->add_option("--until", report.until, "Only resets at or before");
-  report_cmd->add_option("--cause", report.causes, "Only this cause (repeatable)");
+  report_cmd->add_option("--cause", report.causes, "Only this cause (repeatable): " + cause_ids())
+      ->check(cause_check());
   report_cmd->add_option("-p,--pid", report.pid, "Only resets involving this process");
   report_cmd->add_option("-c,--comm", report.comm, "Only resets involving this process name");
   report_cmd->add_option("-P,--port", report.port, "Only connections with this port")

@@ -67,7 +67,7 @@ int run_demo(TraceArgs args) {
       continue;
     }
     auto on_port = [&](const Explanation& x) { return involves_port(x, o.server_port); };
-    if (o.expected_cause.empty()) {
+    if (!o.expected_cause) {
       std::this_thread::sleep_for(std::chrono::milliseconds(args.settle_ms * 2 + 300));
       const size_t seen = collector.matching(on_port).size();
       std::fprintf(say, "   client saw %s; %s\n", o.client_result.c_str(),
@@ -79,10 +79,11 @@ int run_demo(TraceArgs args) {
     const auto x = collector.wait_for(on_port, wait);
     if (!x) {
       std::fprintf(say, "   client saw %s, but no reset was traced (expected %s)\n",
-                   o.client_result.c_str(), o.expected_cause.c_str());
+                   o.client_result.c_str(), cause_id(*o.expected_cause).data());
       ++failures;
     } else if (x->cause != o.expected_cause) {
-      std::fprintf(say, "   traced cause %s, expected %s\n", x->cause.c_str(), o.expected_cause.c_str());
+      std::fprintf(say, "   traced cause %s, expected %s\n", cause_id(x->cause).data(),
+                   cause_id(*o.expected_cause).data());
       ++failures;
     }
   }

@@ -62,7 +62,7 @@ int run_report(const ReportArgs& args) {
   if (args.pid) opt.filter.pid = args.pid;
   if (!args.comm.empty()) opt.filter.comm = args.comm;
   if (args.port) opt.filter.port = args.port;
-  opt.narrow.causes = args.causes;
+  for (const std::string& id : args.causes) opt.narrow.causes.push_back(parse_cause(id));  // checked by the CLI
   if (!args.since.empty() && !(opt.narrow.since_wall_ns = report::parse_time(args.since))) {
     return fail("--since " + args.since + ": " + kTimeForms, 2);
   }

@@ -9,8 +9,8 @@ namespace connreset {
 // Judges a ResetCase: which catalog cause, what evidence, in plain words.
 Explanation explain(const ResetCase& reset);
 
-// The cause id alone (exposed for tests and the report's summary).
-std::string classify(const ResetCase& reset);
+// The cause alone (exposed for tests).
+Cause classify(const ResetCase& reset);
 
 // "comm[pid]" with the name escaped for terminals; "" for no task.
 std::string task_label(const TaskRef& t);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "correlate/reset_case.h"
+#include "explain/causes.h"
 
 namespace connreset {
 
@@ -12,10 +13,10 @@ struct Linger {
   double seconds = 0;
 };
 
-// A reset, judged: the cause id from the catalog, the evidence, one plain
+// A reset, judged: the cause from the catalog, the evidence, one plain
 // sentence and the advice. Sinks render this and nothing else.
 struct Explanation {
-  std::string cause;        // catalog id, e.g. "unread_data_at_close"
+  Cause cause = Cause::RemoteUnknown;  // cause_id() gives the stable id
   ResetCase reset;
   std::string rst_reason;   // kernel enum name, "" when the kernel has none
   std::string kernel_path;  // how the kernel got there

@@ -34,15 +34,16 @@ void MetricsSink::begin(const RunInfo& info) {
 }
 
 void MetricsSink::reset(const Explanation& x) {
-  registry_.add("connreset_resets_total", {{"cause", x.cause}});
+  const std::string cause(cause_id(x.cause));
+  registry_.add("connreset_resets_total", {{"cause", cause}});
   const ResetCase& c = x.reset;
   if (c.sender) {
     registry_.add("connreset_resets_by_process_total",
-                  {{"cause", x.cause}, {"comm", escape_for_terminal(c.sender->comm)}, {"role", "sender"}});
+                  {{"cause", cause}, {"comm", escape_for_terminal(c.sender->comm)}, {"role", "sender"}});
   }
   if (c.receiver) {
     registry_.add("connreset_resets_by_process_total",
-                  {{"cause", x.cause}, {"comm", escape_for_terminal(c.receiver->comm)}, {"role", "receiver"}});
+                  {{"cause", cause}, {"comm", escape_for_terminal(c.receiver->comm)}, {"role", "receiver"}});
   }
 }
 

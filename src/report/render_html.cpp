@@ -194,7 +194,7 @@ std::string timeline_list(const ConnectionReport& c) {
 std::string reset_block(const ConnectionReport& c) {
   const Explanation& x = c.x;
   const ResetCase& r = x.reset;
-  std::string s = "<div class=reset><div><span class=cause>" + html_escape(x.cause) + "</span> " +
+  std::string s = "<div class=reset><div><span class=cause>" + html_escape(std::string(cause_id(x.cause))) + "</span> " +
                   html_escape(r.local.str() + " <- " + r.remote.str()) + " at " +
                   html_escape(rfc3339_ns(static_cast<int64_t>(r.ts_ns)));
   if (!x.rst_reason.empty()) s += " reason=" + html_escape(x.rst_reason);
@@ -249,7 +249,7 @@ std::string html_escape(std::string_view raw) {
 }
 
 void HtmlReportWriter::reset(const ConnectionReport& c) {
-  CauseSamples& cs = causes_[c.x.cause];
+  CauseSamples& cs = causes_[std::string(cause_id(c.x.cause))];
   ++cs.count;
   if (cs.first.size() < per_cause_) {
     cs.first.push_back(trimmed(c));

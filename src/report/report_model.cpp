@@ -141,7 +141,7 @@ std::vector<CountRow> sorted(const std::map<std::string, uint64_t>& counts) {
 
 void SummaryCounter::add(const ConnectionReport& c) {
   const ResetCase& r = c.x.reset;
-  bump(cause_, c.x.cause);
+  bump(cause_, std::string(cause_id(c.x.cause)));
   // by name, not pid: a service's many workers are one row
   if (r.receiver) bump(process_, r.receiver->comm + " (receiver)");
   if (r.sender) bump(process_, r.sender->comm + " (sender)");

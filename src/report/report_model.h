@@ -18,7 +18,7 @@ namespace connreset::report {
 struct ReportFilter {
   std::optional<int64_t> since_wall_ns;
   std::optional<int64_t> until_wall_ns;
-  std::vector<std::string> causes;  // empty: all
+  std::vector<Cause> causes;  // empty: all
   bool matches(const Explanation& x) const;
 };
 

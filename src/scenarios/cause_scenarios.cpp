@@ -63,7 +63,7 @@ sockaddr_in peer_of(int fd) {
 ScenarioOutcome run_data_after_close() {
   ScenarioOutcome o = outcome("data_after_close",
                               "the server closes; the client keeps sending to the closed socket",
-                              "data_after_close");
+                              Cause::DataAfterClose);
   return run_pair(
       o,
       [](int fd, int) {
@@ -81,7 +81,7 @@ ScenarioOutcome run_data_after_close() {
 ScenarioOutcome run_write_after_peer_close() {
   ScenarioOutcome o = outcome("write_after_peer_close",
                               "the server closes normally; the client ignores EOF and writes",
-                              "write_after_peer_close");
+                              Cause::WriteAfterPeerClose);
   return run_pair(
       o,
       [](int fd, int) {
@@ -95,7 +95,7 @@ ScenarioOutcome run_write_after_peer_close() {
 
 ScenarioOutcome run_disconnect() {
   ScenarioOutcome o = outcome("disconnect", "the client calls connect(AF_UNSPEC) on its connection",
-                              "disconnect");
+                              Cause::Disconnect);
   o = run_pair(
       o,
       [](int fd, int) {
@@ -120,7 +120,7 @@ ScenarioOutcome run_disconnect() {
 ScenarioOutcome run_fin_wait2_abort() {
   ScenarioOutcome o = outcome("fin_wait2_timeout",
                               "the server half-closes, then closes with TCP_LINGER2 = -1 in FIN_WAIT2",
-                              "fin_wait2_timeout");
+                              Cause::FinWait2Timeout);
   return run_pair(
       o,
       [](int fd, int) {
@@ -148,7 +148,7 @@ ScenarioOutcome run_fin_wait2_abort() {
 ScenarioOutcome run_killed_with_unread() {
   ScenarioOutcome o = outcome("killed_with_unread",
                               "the server is SIGKILLed while holding unread request data",
-                              "unread_data_at_close");
+                              Cause::UnreadDataAtClose);
   o.expected_unread = kUnreadScenarioBytes;
   return run_pair(
       o,
@@ -164,7 +164,7 @@ ScenarioOutcome run_killed_with_unread() {
 ScenarioOutcome run_fork_shared_close() {
   ScenarioOutcome o = outcome("fork_shared_close",
                               "a server accepts and forks; the worker closes with unread data",
-                              "unread_data_at_close");
+                              Cause::UnreadDataAtClose);
   o.expected_unread = kUnreadScenarioBytes;
   int report[2];
   if (pipe(report) != 0) {
@@ -203,7 +203,7 @@ ScenarioOutcome run_fork_shared_close() {
 ScenarioOutcome run_fd_passed_close() {
   ScenarioOutcome o = outcome("fd_passed_close",
                               "a server passes the connection over a unix socket; the handler closes it unread",
-                              "unread_data_at_close");
+                              Cause::UnreadDataAtClose);
   o.expected_unread = kUnreadScenarioBytes;
   int unix_pair[2];
   int server_let_go[2];
@@ -247,7 +247,7 @@ ScenarioOutcome run_fd_passed_close() {
 ScenarioOutcome run_socket_destroyed() {
   ScenarioOutcome o = outcome("socket_destroyed",
                               "another task destroys the client's socket (SOCK_DESTROY, as ss -K does)",
-                              "socket_destroyed");
+                              Cause::SocketDestroyed);
   int port_pipe[2];
   if (pipe(port_pipe) != 0) {
     o.error = "pipe";
@@ -301,7 +301,7 @@ ScenarioOutcome run_socket_destroyed() {
 ScenarioOutcome run_unknown_connection() {
   ScenarioOutcome o = outcome("unknown_connection",
                               "the server loses the connection silently (TCP_REPAIR close); the client sends again",
-                              "unknown_connection");
+                              Cause::UnknownConnection);
   int gone[2];
   if (pipe(gone) != 0) {
     o.error = "pipe";
@@ -335,7 +335,7 @@ ScenarioOutcome run_unknown_connection() {
 ScenarioOutcome run_remote_injected_reset() {
   ScenarioOutcome o = outcome("remote_unknown",
                               "an RST forged on the wire (as a middlebox would send) reaches the client",
-                              "remote_unknown");
+                              Cause::RemoteUnknown);
   return run_pair(
       o,
       [](int fd, int) {
@@ -353,7 +353,7 @@ ScenarioOutcome run_remote_injected_reset() {
 ScenarioOutcome run_protocol_violation() {
   ScenarioOutcome o = outcome("protocol_violation",
                               "a bare ACK (no connection behind it) is sent to a listening port",
-                              "protocol_violation");
+                              Cause::ProtocolViolation);
   o = run_pair(
       o,
       [](int fd, int listener) {
@@ -376,7 +376,7 @@ ScenarioOutcome run_protocol_violation() {
 
 ScenarioOutcome run_recv_loop_after_end() {
   ScenarioOutcome o = outcome("recv_loop_after_end",
-                              "a client loop ignores recv()'s return value and spins after EOF", "");
+                              "a client loop ignores recv()'s return value and spins after EOF", std::nullopt);
   return run_pair(
       o,
       [](int fd, int) {
@@ -399,7 +399,7 @@ ScenarioOutcome run_recv_loop_after_end() {
 ScenarioOutcome run_ignored_reset() {
   ScenarioOutcome o = outcome("ignored_reset",
                               "a client keeps calling recv() after it returned ECONNRESET",
-                              "unread_data_at_close");
+                              Cause::UnreadDataAtClose);
   o.expected_unread = kUnreadScenarioBytes;
   return run_pair(
       o,
@@ -426,7 +426,7 @@ ScenarioOutcome run_orphan_memory_pressure(const std::function<void()>& limit_or
                                            const std::function<void()>& restore) {
   ScenarioOutcome o = outcome("orphan_memory_pressure",
                               "with net.ipv4.tcp_max_orphans = 0, a clean close becomes an RST",
-                              "orphan_memory_pressure");
+                              Cause::OrphanMemoryPressure);
   // tcp_too_many_orphans() compares a cached orphan count (refreshed every 100 ms)
   // with the limit: first leave one long-lived orphan (FIN_WAIT2, TCP_LINGER2 120 s).
   int holder_done[2];

@@ -193,7 +193,7 @@ std::string result_of(int code) {
   return errno_name(code);
 }
 
-ScenarioOutcome outcome(const char* name, const char* title, const char* cause) {
+ScenarioOutcome outcome(const char* name, const char* title, std::optional<Cause> cause) {
   ScenarioOutcome o;
   o.name = name;
   o.title = title;

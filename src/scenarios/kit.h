@@ -45,7 +45,7 @@ struct Listener {
 Listener listen_loopback();
 int reap(pid_t pid);  // exit code, or -signal
 std::string result_of(int code);
-ScenarioOutcome outcome(const char* name, const char* title, const char* cause);
+ScenarioOutcome outcome(const char* name, const char* title, std::optional<Cause> cause);
 
 // Forks "cr-server" (accepts one connection, runs server(fd)) and "cr-client"
 // (runs client(port)); both must exit themselves. Waits for both.

@@ -60,7 +60,7 @@ void enter_host(const Pipe& ready, const Pipe& go, const char* ifname, const cha
 ScenarioOutcome run_cross_netns_unread() {
   ScenarioOutcome o = outcome("cross_netns_unread",
                               "two containers (netns + veth): the server closes with unread request data",
-                              "unread_data_at_close");
+                              Cause::UnreadDataAtClose);
   o.expected_unread = kUnreadScenarioBytes;
   o.server_comm = "cr-server";
   o.client_comm = "cr-client";
@@ -123,7 +123,7 @@ ScenarioOutcome run_cross_netns_unread() {
 ScenarioOutcome run_keepalive_timeout() {
   ScenarioOutcome o = outcome("keepalive_timeout",
                               "the server goes silent (drops every segment); the client's keepalive gives up",
-                              "keepalive_timeout");
+                              Cause::KeepaliveTimeout);
   return run_pair(
       o,
       [](int fd, int) {

@@ -22,7 +22,7 @@ using namespace kit;
 ScenarioOutcome run_unread_data_at_close() {
   ScenarioOutcome o = outcome("unread_data_at_close",
                               "a server answers and close()s with part of the request unread",
-                              "unread_data_at_close");
+                              Cause::UnreadDataAtClose);
   o.expected_unread = kUnreadScenarioBytes;
   return run_pair(
       o,
@@ -40,7 +40,7 @@ ScenarioOutcome run_unread_data_at_close() {
 ScenarioOutcome run_linger_zero_close() {
   ScenarioOutcome o = outcome("linger_zero_close",
                               "a server reads the request, then closes with SO_LINGER {1, 0}",
-                              "linger_zero_close");
+                              Cause::LingerZeroClose);
   return run_pair(
       o,
       [](int fd, int) {
@@ -61,7 +61,7 @@ ScenarioOutcome run_linger_zero_close() {
 ScenarioOutcome run_connection_refused() {
   ScenarioOutcome o = outcome("connection_refused",
                               "a client connects to a port nobody listens on",
-                              "connection_refused");
+                              Cause::ConnectionRefused);
   // a port known to be free: bind one, then let it go
   Listener l = listen_loopback();
   if (l.fd < 0) {
@@ -84,7 +84,7 @@ ScenarioOutcome run_connection_refused() {
 ScenarioOutcome run_clean_close() {
   ScenarioOutcome o = outcome("clean_close",
                               "read the request, answer, shutdown(SHUT_WR), drain to EOF, close",
-                              "");
+                              std::nullopt);
   return run_pair(
       o,
       [](int fd, int) {

@@ -3,8 +3,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "explain/causes.h"
 
 namespace connreset {
 
@@ -12,7 +15,7 @@ namespace connreset {
 struct ScenarioOutcome {
   std::string name;
   std::string title;
-  std::string expected_cause;  // "" = no reset expected
+  std::optional<Cause> expected_cause;  // nullopt = no reset expected
   pid_t server_pid = 0;
   pid_t client_pid = 0;
   std::string server_comm;

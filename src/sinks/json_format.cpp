@@ -28,7 +28,7 @@ json reset_to_json(const Explanation& x, const ClockMap& clock) {
   const ResetCase& c = x.reset;
   json j{{"schema", kJsonSchema}, {"type", "reset"}};
   j = time_fields(std::move(j), c.ts_ns, clock);
-  j["cause"] = x.cause;
+  j["cause"] = cause_id(x.cause);
   j["rst_reason"] = x.rst_reason.empty() ? json(nullptr) : json(x.rst_reason);
   j["netns"] = c.netns;
   j["local"] = endpoint_json(c.local);

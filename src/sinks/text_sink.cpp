@@ -27,7 +27,7 @@ std::string party_line(const Explanation& x, const ClockMap& clock) {
 
 std::string render_text(const Explanation& x, const ClockMap& clock) {
   const ResetCase& c = x.reset;
-  std::string s = "RESET " + c.local.str() + " <- " + c.remote.str() + "  cause=" + x.cause;
+  std::string s = "RESET " + c.local.str() + " <- " + c.remote.str() + "  cause=" + std::string(cause_id(x.cause));
   if (!x.rst_reason.empty()) s += "  reason=" + x.rst_reason;
   s += "\n";
   if (c.observed.empty()) {

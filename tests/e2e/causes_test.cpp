@@ -21,7 +21,7 @@ class Causes : public LiveTest {
       ADD_FAILURE() << "no reset traced for " << o.name << " (client saw " << o.client_result << ")";
       return Explanation{};
     }
-    EXPECT_EQ(x->cause, o.expected_cause) << x->because;
+    EXPECT_EQ(std::optional(x->cause), o.expected_cause) << x->because;
     return *x;
   }
   static uint32_t pid(pid_t p) { return static_cast<uint32_t>(p); }
@@ -234,7 +234,7 @@ TEST_F(AcrossNamespaces, Containers_VethPair_BothEndsAttributedWithTheirNetns) {
   ASSERT_NE(o.server_netns, o.client_netns);
   const auto x = reset_on_port(o.server_port);
   ASSERT_TRUE(x) << "no reset traced across namespaces";
-  EXPECT_EQ(x->cause, "unread_data_at_close");
+  EXPECT_EQ(x->cause, Cause::UnreadDataAtClose);
   EXPECT_EQ(x->unread_bytes, kUnreadScenarioBytes);
   ASSERT_TRUE(x->reset.sent && x->reset.received) << "both ends seen and paired";
   EXPECT_EQ(x->reset.sent->netns, o.server_netns);
@@ -258,7 +258,7 @@ TEST_F(Silent, KeepaliveTimeout_PeerStoppedAnswering) {
   EXPECT_EQ(o.client_result, "ETIMEDOUT");
   const auto x = reset_on_port(o.server_port);
   ASSERT_TRUE(x) << "no reset traced";
-  EXPECT_EQ(x->cause, "keepalive_timeout");
+  EXPECT_EQ(x->cause, Cause::KeepaliveTimeout);
   expect_reason(*x, "TCP_KEEPALIVE_TIMEOUT");
   ASSERT_TRUE(x->reset.sender) << "the client's kernel gave up and reset";
   EXPECT_EQ(x->reset.sender->pid, static_cast<uint32_t>(o.client_pid));
@@ -306,12 +306,12 @@ TEST_F(DisposableKernel, OrphanMemoryPressure) {
   const uint32_t server = static_cast<uint32_t>(o.server_pid);
   const auto x = sink_.wait_for(
       [&](const Explanation& e) {
-        return e.reset.remote.port == o.server_port && e.cause == "orphan_memory_pressure" &&
+        return e.reset.remote.port == o.server_port && e.cause == Cause::OrphanMemoryPressure &&
                e.reset.sender && e.reset.sender->pid == server;
       },
       std::chrono::milliseconds(5000));
   std::string seen;
-  for (const Explanation& e : resets_on_port(o.server_port)) seen += e.cause + " ";
+  for (const Explanation& e : resets_on_port(o.server_port)) seen += std::string(cause_id(e.cause)) + " ";
   ASSERT_TRUE(x) << "no orphan_memory_pressure reset from the server; saw: " << seen;
   expect_reason(*x, "TCP_ABORT_ON_MEMORY");
   ASSERT_TRUE(x->reset.closer);

@@ -16,7 +16,7 @@ TEST_F(DemoScenarios, UnreadDataAtClose_BlamesTheServerThatClosed) {
   EXPECT_EQ(o.client_result, "ECONNRESET");
   const auto x = reset_on_port(o.server_port);
   ASSERT_TRUE(x) << "no reset traced";
-  EXPECT_EQ(x->cause, "unread_data_at_close");
+  EXPECT_EQ(x->cause, Cause::UnreadDataAtClose);
   expect_reason(*x, "TCP_ABORT_ON_CLOSE");
   ASSERT_TRUE(x->reset.sender);
   EXPECT_EQ(x->reset.sender->pid, static_cast<uint32_t>(o.server_pid));
@@ -47,7 +47,7 @@ TEST_F(DemoScenarios, LingerZeroClose_BlamesTheServerAndShowsTheLinger) {
   EXPECT_EQ(o.client_result, "ECONNRESET");
   const auto x = reset_on_port(o.server_port);
   ASSERT_TRUE(x) << "no reset traced";
-  EXPECT_EQ(x->cause, "linger_zero_close");
+  EXPECT_EQ(x->cause, Cause::LingerZeroClose);
   ASSERT_TRUE(x->reset.sender);
   EXPECT_EQ(x->reset.sender->pid, static_cast<uint32_t>(o.server_pid));
   EXPECT_EQ(x->reset.sender->comm, o.server_comm);
@@ -66,7 +66,7 @@ TEST_F(DemoScenarios, ConnectionRefused_NamesTheClientAndNoSenderProcess) {
   EXPECT_EQ(o.client_result, "ECONNREFUSED");
   const auto x = reset_on_port(o.server_port);
   ASSERT_TRUE(x) << "no reset traced";
-  EXPECT_EQ(x->cause, "connection_refused");
+  EXPECT_EQ(x->cause, Cause::ConnectionRefused);
   EXPECT_FALSE(x->reset.sender.has_value()) << "no process sent this RST: the stack did";
   ASSERT_TRUE(x->reset.receiver);
   EXPECT_EQ(x->reset.receiver->pid, static_cast<uint32_t>(o.client_pid));

@@ -47,7 +47,7 @@ TEST_F(CorrelatorTest, UnreadDataAtClose_BlamesTheCloserAndNamesTheReceiver) {
   c.tick(10 * kMs + opts.settle_ns + 1);
   ASSERT_EQ(out.resets.size(), 1u);
   const ResetCase& r = out.resets[0];
-  EXPECT_EQ(classify(r), "unread_data_at_close");
+  EXPECT_EQ(classify(r), Cause::UnreadDataAtClose);
   ASSERT_TRUE(r.sender);
   EXPECT_EQ(r.sender->pid, 4100u);
   ASSERT_TRUE(r.receiver);
@@ -131,7 +131,7 @@ TEST_F(CorrelatorTest, SoftirqCurrent_IsNeverTakenAsTheReceiver) {
   c.flush();
   ASSERT_EQ(out.resets.size(), 1u);
   EXPECT_FALSE(out.resets[0].receiver.has_value());
-  EXPECT_EQ(classify(out.resets[0]), "remote_unknown");
+  EXPECT_EQ(classify(out.resets[0]), Cause::RemoteUnknown);
 }
 
 TEST_F(CorrelatorTest, ResetIsHeldUntilSettleTimeThenReported) {
@@ -174,9 +174,9 @@ TEST_F(CorrelatorTest, AddressReuse_SameTupleLater_IsASeparateConnection) {
           });
   c.flush();
   ASSERT_EQ(out.resets.size(), 2u);
-  EXPECT_EQ(classify(out.resets[0]), "unread_data_at_close");
+  EXPECT_EQ(classify(out.resets[0]), Cause::UnreadDataAtClose);
   EXPECT_EQ(out.resets[0].receiver->pid, client.pid);
-  EXPECT_EQ(classify(out.resets[1]), "linger_zero_close");
+  EXPECT_EQ(classify(out.resets[1]), Cause::LingerZeroClose);
   EXPECT_EQ(out.resets[1].sender->pid, server2.pid);
   EXPECT_EQ(out.resets[1].receiver->pid, client2.pid);
 }
@@ -203,11 +203,11 @@ TEST_F(CorrelatorTest, SameTupleInTwoNetns_PairsWithinEachNamespace) {
     ASSERT_TRUE(r.sent && r.received);
     EXPECT_EQ(r.sent->netns, r.received->netns);
     if (r.netns == kOtherNs) {
-      EXPECT_EQ(classify(r), "linger_zero_close");
+      EXPECT_EQ(classify(r), Cause::LingerZeroClose);
       EXPECT_EQ(r.receiver->comm, "cli-b");
       EXPECT_EQ(r.sender->comm, "srv-b");
     } else {
-      EXPECT_EQ(classify(r), "unread_data_at_close");
+      EXPECT_EQ(classify(r), Cause::UnreadDataAtClose);
       EXPECT_EQ(r.receiver->comm, "cli-a");
       EXPECT_EQ(r.sender->comm, "srv-a");
     }
@@ -226,7 +226,7 @@ TEST_F(CorrelatorTest, ConnectionRefused_NoSenderProcess_ReceiverFromConnect) {
   c.flush();
   ASSERT_EQ(out.resets.size(), 1u);
   const ResetCase& r = out.resets[0];
-  EXPECT_EQ(classify(r), "connection_refused");
+  EXPECT_EQ(classify(r), Cause::ConnectionRefused);
   EXPECT_FALSE(r.sender.has_value());
   ASSERT_TRUE(r.receiver);
   EXPECT_EQ(r.receiver->pid, client.pid);

@@ -72,7 +72,7 @@ TEST_F(TwoHosts, ResetOnA_IsExplainedByTheCloseRecordedOnB) {
   const report::Report rep = build(/*skew_tolerance_ms=*/2000);
   ASSERT_EQ(rep.resets.size(), 1u);
   const report::ConnectionReport& c = rep.resets[0];
-  EXPECT_EQ(c.x.cause, "unread_data_at_close");
+  EXPECT_EQ(c.x.cause, Cause::UnreadDataAtClose);
   EXPECT_EQ(c.receiver_host, "host-a");
   EXPECT_EQ(c.sender_host, "host-b");
   ASSERT_TRUE(c.x.reset.sender);
@@ -100,7 +100,7 @@ TEST_F(TwoHosts, SkewBeyondTheTolerance_LeavesTheEndsUnpaired) {
   for (const auto& c : rep.resets) {
     EXPECT_TRUE(c.sender_host.empty() || c.receiver_host.empty()) << "paired across a 3 s skew";
     if (c.sender_host.empty()) {
-      EXPECT_EQ(c.x.cause, "remote_unknown");
+      EXPECT_EQ(c.x.cause, Cause::RemoteUnknown);
     }
   }
 }
@@ -119,9 +119,9 @@ TEST_F(TwoHosts, Filters_CauseTimeAndComm) {
   const auto set = report::open_journals({dir.path()});
   EXPECT_EQ(set.files_read, 0u);  // a directory holds only connreset-*.journal files
   const auto files = report::open_journals({dir.file("a.journal"), dir.file("b.journal")});
-  opt.narrow.causes = {"linger_zero_close"};
+  opt.narrow.causes = {Cause::LingerZeroClose};
   EXPECT_TRUE(report::build_report(files, opt).resets.empty());
-  opt.narrow.causes = {"unread_data_at_close"};
+  opt.narrow.causes = {Cause::UnreadDataAtClose};
   EXPECT_EQ(report::build_report(files, opt).resets.size(), 1u);
   opt.narrow.since_wall_ns = kWallBase + kSecond;
   EXPECT_TRUE(report::build_report(files, opt).resets.empty());
