@@ -235,7 +235,7 @@ int run_run(RunArgs a) {
   std::map<std::string, size_t> by_cause, by_kind;
   size_t matched = 0;
   for (const Explanation& x : resets) {
-    ++by_cause[std::string(x.cause)];
+    ++by_cause[std::string(cause_id(x.cause))];
     matched += fail_on.matches(x);
   }
   for (const Finding& f : findings) {

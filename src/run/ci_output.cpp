@@ -12,7 +12,7 @@ namespace connreset {
 namespace {
 
 // the one place that turns an explanation's cause into its catalog id
-std::string cause_of(const Explanation& x) { return std::string(x.cause); }
+std::string cause_of(const Explanation& x) { return std::string(cause_id(x.cause)); }
 
 std::string valid_items() {
   std::string s = "any, findings";
