@@ -87,8 +87,7 @@ Tracer::Tracer(const AttachPlan& plan, const TracerOptions& opt) {
   // the attach plan decides, before load, which programs exist at all
   std::vector<std::string> wanted = plan.programs();
   if (opt.track_tree) {
-    wanted.emplace_back("tree_newtask");
-    wanted.emplace_back("tree_exit");
+    for (std::string_view name : kProcessTreePrograms) wanted.emplace_back(name);
   }
   bpf_program* prog = nullptr;
   bpf_object__for_each_program(prog, skel_->obj) {

@@ -7,6 +7,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "decode/event.h"
@@ -29,6 +30,10 @@ struct TracerOptions {
   bool track_tree = false;
   uint32_t tree_max = 8192;          // processes of the tree tracked at once
 };
+
+// Programs loaded outside the attach plan: connreset run's process tree
+// (bpf/process_tree.bpf.h), with TracerOptions::track_tree.
+inline constexpr std::string_view kProcessTreePrograms[] = {"tree_newtask", "tree_exit"};
 
 class TracerError : public std::runtime_error {
  public:

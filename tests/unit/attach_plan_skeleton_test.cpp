@@ -11,6 +11,7 @@
 
 #include "connreset.skel.h"
 #include "probes/attach_plan.h"
+#include "probes/tracer.h"
 
 namespace connreset {
 namespace {
@@ -67,6 +68,13 @@ TEST(AttachPlanSkeleton, EveryPlannedProgramIsInTheObjectWithTheRightHook) {
   }
 }
 
+TEST(AttachPlanSkeleton, ProgramsOutsideThePlanAreInTheObject) {
+  const auto programs = object_programs();
+  for (std::string_view name : kProcessTreePrograms) {
+    EXPECT_TRUE(programs.count(std::string(name))) << name;
+  }
+}
+
 TEST(AttachPlanSkeleton, EveryProgramInTheObjectIsPlanned) {
   std::set<std::string> planned;
   for (const LogicalProbe& probe : probe_table()) {
@@ -75,6 +83,7 @@ TEST(AttachPlanSkeleton, EveryProgramInTheObjectIsPlanned) {
       for (const auto& opt : impl.optional) planned.emplace(opt.first);
     }
   }
+  for (std::string_view name : kProcessTreePrograms) planned.emplace(name);  // outside the plan, by option
   for (const auto& [name, section] : object_programs()) {
     EXPECT_TRUE(planned.count(name)) << name << " (" << section << ") is in the object but no "
                                      << "attach plan entry loads it";
