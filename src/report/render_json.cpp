@@ -73,7 +73,7 @@ void reset_line(const ConnectionReport& c, std::string& out) {
   Line j = Line(out).open();
   j.key("actor").task(r.actor, std::nullopt);
   j.key("advice").str(x.advice);
-  j.key("cause").str(x.cause);
+  j.key("cause").str(cause_id(x.cause));
   j.key("closer");
   if (r.closer) {
     Line o = j.open();
