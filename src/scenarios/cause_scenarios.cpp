@@ -19,6 +19,7 @@ using namespace kit;
 namespace {
 
 constexpr uint8_t kTcpFinWait2 = 5;
+constexpr uint8_t kTcpClose = 7;
 
 // Client that sends the request head, then reads to the end.
 auto plain_client = [](uint16_t port) {
@@ -38,7 +39,9 @@ auto send_after_eof_client = [](uint16_t port) {
   if (recv(fd, buf, sizeof(buf), 0) != 0) child_exit(kSetupFailed);  // the peer closed
   usleep(20'000);
   if (!send_filler(fd, kRequestHead)) child_exit(errno);
-  usleep(50'000);  // the RST comes back at once on loopback
+  // The RST comes back at once on loopback, but a loaded VM can delay the softirq that
+  // processes it: wait (bounded) for the RST to move the socket from CLOSE_WAIT to CLOSE.
+  wait_tcp_state(fd, kTcpClose);
   // in CLOSE_WAIT an RST leaves EPIPE for the next send(); recv() keeps returning 0
   if (send(fd, "x", 1, MSG_NOSIGNAL) < 0) child_exit(errno);
   child_exit(0);
