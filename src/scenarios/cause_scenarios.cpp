@@ -9,6 +9,7 @@
 #include <cstring>
 #include <functional>
 
+#include "decode/event.h"
 #include "scenarios/kit.h"
 #include "scenarios/packets.h"
 #include "scenarios/scenarios.h"
@@ -17,9 +18,6 @@ namespace connreset {
 using namespace kit;
 
 namespace {
-
-constexpr uint8_t kTcpFinWait2 = 5;
-constexpr uint8_t kTcpClose = 7;
 
 // Client that sends the request head, then reads to the end.
 auto plain_client = [](uint16_t port) {
@@ -41,7 +39,7 @@ auto send_after_eof_client = [](uint16_t port) {
   if (!send_filler(fd, kRequestHead)) child_exit(errno);
   // The RST comes back at once on loopback, but a loaded VM can delay the softirq that
   // processes it: wait (bounded) for the RST to move the socket from CLOSE_WAIT to CLOSE.
-  wait_tcp_state(fd, kTcpClose);
+  wait_tcp_state(fd, tcp::kClose);
   // in CLOSE_WAIT an RST leaves EPIPE for the next send(); recv() keeps returning 0
   if (send(fd, "x", 1, MSG_NOSIGNAL) < 0) child_exit(errno);
   child_exit(0);
@@ -129,7 +127,7 @@ ScenarioOutcome run_fin_wait2_abort() {
       [](int fd, int) {
         if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
         if (shutdown(fd, SHUT_WR) != 0) child_exit(kSetupFailed);
-        if (!wait_tcp_state(fd, kTcpFinWait2)) child_exit(kSetupFailed);
+        if (!wait_tcp_state(fd, tcp::kFinWait2)) child_exit(kSetupFailed);
         const int linger2 = -1;  // do not wait for the peer's FIN at all
         if (setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &linger2, sizeof(linger2)) != 0) child_exit(kSetupFailed);
         close(fd);
