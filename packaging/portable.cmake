@@ -12,7 +12,10 @@ pkg_check_modules(PORTABLE_DEPS REQUIRED libbpf libnl-route-3.0 libseccomp)
 add_executable(connreset-portable ${CMAKE_SOURCE_DIR}/src/main.cpp)
 add_dependencies(connreset-portable connreset_core)
 target_compile_options(connreset-portable PRIVATE ${CONNRESET_WARNINGS})
-target_include_directories(connreset-portable PRIVATE ${CMAKE_SOURCE_DIR}/src)
+# the same headers as connreset_core (src/, bpf/ for the kernel/user contract, the generated
+# skeleton), taken from it so that a new include directory cannot be missed here
+target_include_directories(connreset-portable PRIVATE
+  $<TARGET_PROPERTY:connreset_core,INTERFACE_INCLUDE_DIRECTORIES>)
 target_link_libraries(connreset-portable PRIVATE
   $<TARGET_FILE:connreset_core>
   CLI11::CLI11 nlohmann_json::nlohmann_json  # header-only
