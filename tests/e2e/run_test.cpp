@@ -215,6 +215,16 @@ TEST_F(Run, ResetBetweenProcessesOutsideTheTree_AtTheSameTime_NotReported) {
   EXPECT_EQ(r.code, 0) << r.err;
   unsigned tree_port = 0;
   ASSERT_EQ(std::sscanf(r.out.c_str(), "port %u", &tree_port), 1) << r.out;
+  // Under a plan with kprobes sockets are keyed by address (no cookies): a socket of the outside
+  // pair freed and reused by the tree's pair can hand the outside reset a tree member as sender
+  // (the known kprobe limit in the README). There only the tree's own reset is asserted.
+  if (r.err.find("[kprobe]") != std::string::npos) {
+    ASSERT_FALSE(r.resets.empty()) << r.err;
+    EXPECT_TRUE(std::any_of(r.resets.begin(), r.resets.end(),
+                            [&](const auto& x) { return x["remote"]["port"] == tree_port; }))
+        << r.err;
+    return;
+  }
   ASSERT_EQ(r.resets.size(), 1u) << "only the tree's reset; stderr:\n" << r.err;
   EXPECT_EQ(r.resets[0]["remote"]["port"], tree_port);
   for (const auto& x : r.resets) {
