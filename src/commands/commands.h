@@ -8,7 +8,7 @@
 
 namespace connreset {
 
-// Options every tracing command shares (trace, demo; later record).
+// Options every tracing command shares: trace, demo, and (inside RecordArgs/RunArgs) record and run.
 struct TraceArgs {
   LiveOptions live;
   bool json = false;

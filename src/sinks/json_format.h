@@ -10,7 +10,8 @@ namespace connreset {
 
 inline constexpr const char* kJsonSchema = "connreset/1";
 
-// The JSON objects of DESIGN.md ("JSON lines"), shared by trace --json and report --json.
+// The JSON objects of the README's "JSON lines" (stable fields: add, never rename), shared by
+// trace --json, run --json and report --json (docs/architecture.md, "Stages").
 nlohmann::json reset_to_json(const Explanation& x, const ClockMap& clock);
 nlohmann::json lifecycle_to_json(const LifecycleEvent& ev, const ClockMap& clock);
 nlohmann::json finding_to_json(const Finding& f, const ClockMap& clock);
