@@ -1,9 +1,14 @@
 #include <CLI/CLI.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "commands/commands.h"
+#include "common/escape.h"
 #include "explain/causes.h"
 
 namespace connreset {
@@ -48,6 +53,15 @@ CLI::Validator cause_check() {
       "CAUSE");
 }
 
+// -o text|json|columns, and --json as its older spelling.
+void add_output_options(CLI::App& cmd, std::string& output, bool& json) {
+  CLI::Option* o = cmd.add_option("-o,--output", output,
+                                  "Output: text (a block per reset), json (JSON lines), columns "
+                                  "(one line per reset, time first)")
+                       ->check(CLI::IsMember({"text", "json", "columns"}));
+  cmd.add_flag("--json", json, "JSON lines (the same as -o json)")->excludes(o);
+}
+
 // Options of every command that attaches probes; with_output: it prints explanations.
 void add_tracing_options(CLI::App& cmd, TraceArgs& a, bool with_output = true) {
   cmd.add_option("--probes", a.probes, "Probe family: auto, tracepoint, fentry, kprobe")
@@ -65,9 +79,87 @@ void add_tracing_options(CLI::App& cmd, TraceArgs& a, bool with_output = true) {
   cmd.add_option("--loop-threshold", a.loop_threshold,
                  "Calls after recv() returned 0 or an error before that is reported as a finding")
       ->check(CLI::Range(2u, 1u << 30));
-  if (with_output) cmd.add_flag("--json", a.json, "JSON lines instead of text");
-
+  if (with_output) add_output_options(cmd, a.output, a.json);
+  cmd.add_option("--pod-logs", a.live.enrich.pod_logs,
+                 "The kubelet's pod log directory, which names pods and containers "
+                 "(<namespace>_<pod>_<uid>/<container>/; container ids from ../containers)")
+      ->capture_default_str();
   cmd.add_flag("-v,--verbose", a.live.tracer.verbose, "Show libbpf's messages");
+}
+
+// Each command's --help ends with examples: what people copy first.
+void add_examples(CLI::App& app) {
+  const std::vector<std::pair<const char*, const char*>> examples = {
+      {"trace",
+       "  sudo connreset trace                         # every reset on this host, explained\n"
+       "  sudo connreset trace -o columns              # one line per reset: TIME CAUSE SENDER ...\n"
+       "  sudo connreset trace --json --port 8080      # JSON lines, connections on port 8080\n"
+       "  sudo connreset trace --comm nginx --duration 60\n"
+       "  sudo connreset trace --netns /run/netns/blue --all\n"
+       "  sudo connreset trace -o json --pod-logs /host/var/log/pods   # in a container: the node's logs"},
+      {"record",
+       "  sudo connreset record --out /var/lib/connreset\n"
+       "  sudo connreset record --out /var/lib/connreset --max-size 67108864 --max-files 16 --metrics 9464"},
+      {"report",
+       "  connreset report /var/lib/connreset                    # summary, then every reset\n"
+       "  connreset report --json hostA/ hostB/ --skew-ms 500    # several hosts, merged\n"
+       "  connreset report /var/lib/connreset -o columns --cause unread_data_at_close\n"
+       "  connreset report /var/lib/connreset --html report.html --since 2026-11-24T13:00:00Z"},
+      {"doctor", "  sudo connreset doctor\n  sudo connreset doctor --probes kprobe"},
+      {"run",
+       "  sudo connreset run -- make test                       # the resets the tests' processes take part in\n"
+       "  sudo connreset run --fail-on any --junit resets.xml -- ./integration.sh"},
+      {"demo", "  sudo connreset demo\n  sudo connreset demo --json"},
+  };
+  for (const auto& [name, text] : examples) {
+    for (CLI::App* sub : app.get_subcommands({})) {
+      if (sub->get_name() == name) sub->footer(std::string("\nExamples:\n") + text);
+    }
+  }
+}
+
+std::string command_names(CLI::App& app) {
+  std::string names;
+  for (CLI::App* sub : app.get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+  return names;
+}
+
+// One line that says what was wrong and where to look, exit code 2 (usage).
+int usage_error(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+  // the first word that is not an option names the command
+  std::string first;
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] != '-') {
+      first = argv[i];
+      break;
+    }
+  }
+  CLI::App* cmd = nullptr;
+  for (CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == first) cmd = sub;
+  }
+  if (!cmd) {
+    if (first.empty()) {
+      std::fprintf(stderr, "connreset: no command given; commands: %s (see connreset --help)\n",
+                   command_names(app).c_str());
+    } else {
+      std::fprintf(stderr, "connreset: unknown command '%s'; commands: %s (see connreset --help)\n",
+                   escape_for_terminal(first).c_str(), command_names(app).c_str());
+    }
+    return 2;
+  }
+  std::string what = e.what();
+  if (const std::string prefix = "The following argument was not expected: "; what.rfind(prefix, 0) == 0) {
+    const std::string arg = what.substr(prefix.size());
+    what = (arg.rfind("-", 0) == 0 ? "unknown option " : "unexpected argument ") + arg;
+  } else if (const std::string prefix2 = "The following arguments were not expected: ";
+             what.rfind(prefix2, 0) == 0) {
+    what = "unexpected arguments " + what.substr(prefix2.size());
+  }
+  std::fprintf(stderr, "connreset %s: %s (see connreset %s --help)\n", cmd->get_name().c_str(),
+               escape_for_terminal(what).c_str(), cmd->get_name().c_str());
+  return 2;
 }
 
 // trace and record become this user once attached; demo keeps uid 0 for its scenarios.
@@ -139,8 +231,8 @@ int run_cli(int argc, char** argv) {
   ReportArgs report;
   CLI::App* report_cmd = app.add_subcommand(
       "report", "Explain the resets in journals from one or more hosts (post-mortem)");
-  report_cmd->add_option("inputs", report.inputs, "Journal files or directories")->required();
-  report_cmd->add_flag("--json", report.json, "JSON lines (the objects of trace --json)");
+  report_cmd->add_option("journals", report.inputs, "Journal files or directories")->required();
+  add_output_options(*report_cmd, report.output, report.json);
   report_cmd->add_option("--html", report.html, "Also write a self-contained HTML page to FILE");
   report_cmd->add_option("--html-per-cause", report.html_per_cause,
                          "Resets shown per cause on the HTML page: the first N and the most recent N")
@@ -179,10 +271,11 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::Range(16u, 1u << 22));
   run_cmd->add_option("command", run.command, "CMD [ARGS...], after --")->required();
 
+  add_examples(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
+    const int rc = usage_error(app, e, argc, argv);
     // run's exit codes are CMD's: its own usage errors get the documented code
     if (rc != 0 && argc > 1 && std::string(argv[1]) == "run") return kRunExitInternal;
     return rc;

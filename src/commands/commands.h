@@ -5,13 +5,16 @@
 
 #include "pipeline/live_session.h"
 #include "sandbox/sandbox.h"
+#include "sinks/output.h"
 
 namespace connreset {
 
 // Options every tracing command shares: trace, demo, and (inside RecordArgs/RunArgs) record and run.
 struct TraceArgs {
   LiveOptions live;
-  bool json = false;
+  bool json = false;             // --json: the same as -o json
+  std::string output = "text";  // -o text|json|columns
+  OutputFormat format = OutputFormat::Text;  // resolved from the two above
   bool all = false;
   std::optional<double> duration_s;
   std::string netns_arg;   // inode or path (/proc/PID/ns/net, /run/netns/NAME)
@@ -36,7 +39,8 @@ struct RecordArgs {
 // connreset report: journals in, explanations out.
 struct ReportArgs {
   std::vector<std::string> inputs;
-  bool json = false;
+  bool json = false;             // --json: the same as -o json
+  std::string output = "text";  // -o text|json|columns
   std::string html;
   size_t html_per_cause = 10;  // first and most recent resets per cause on the page
   uint32_t settle_ms = 500;

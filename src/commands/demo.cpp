@@ -27,7 +27,7 @@ int run_demo(TraceArgs args) {
     return 2;
   }
   // narration goes to stderr in JSON mode so stdout stays pure JSON lines
-  std::FILE* say = args.json ? stderr : stdout;
+  std::FILE* say = args.format == OutputFormat::Text ? stdout : stderr;
   std::string err;
   uint32_t netns = enter_private_netns(&err);
   if (netns == 0) {
@@ -38,12 +38,7 @@ int run_demo(TraceArgs args) {
   args.live.filter.netns = netns;
 
   CollectingSink collector;
-  std::unique_ptr<Sink> out;
-  if (args.json) {
-    out = std::make_unique<JsonSink>(stdout);
-  } else {
-    out = std::make_unique<TextSink>(stdout);
-  }
+  std::unique_ptr<Sink> out = make_output_sink(args.format, stdout);
   std::unique_ptr<LiveSession> session;
   try {
     session = std::make_unique<LiveSession>(args.live, std::vector<Sink*>{out.get(), &collector});

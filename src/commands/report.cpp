@@ -56,6 +56,8 @@ const char* kTimeForms = "expected RFC 3339 UTC (2026-11-24T13:00:00Z), Unix sec
 }  // namespace
 
 int run_report(const ReportArgs& args) {
+  const auto format = parse_output_format(args.json ? "json" : args.output);
+  if (!format) return fail("-o " + args.output + ": expected text, json or columns", 2);
   report::ReportOptions opt;
   opt.correlator.settle_ns = static_cast<uint64_t>(args.settle_ms) * 1'000'000;
   opt.correlator.pair_window_ns = static_cast<uint64_t>(args.skew_ms) * 1'000'000;
@@ -85,10 +87,10 @@ int run_report(const ReportArgs& args) {
   std::setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
   report::Output out(stdout);
   std::unique_ptr<report::ReportWriter> main_writer;
-  if (args.json) {
-    main_writer = std::make_unique<report::JsonReportWriter>(out);
-  } else {
-    main_writer = std::make_unique<report::TextReportWriter>(out);
+  switch (*format) {
+    case OutputFormat::Json: main_writer = std::make_unique<report::JsonReportWriter>(out); break;
+    case OutputFormat::Columns: main_writer = std::make_unique<report::ColumnsReportWriter>(out); break;
+    case OutputFormat::Text: main_writer = std::make_unique<report::TextReportWriter>(out); break;
   }
   std::unique_ptr<report::HtmlReportWriter> html;
   if (!args.html.empty()) html = std::make_unique<report::HtmlReportWriter>(args.html_per_cause);

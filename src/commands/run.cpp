@@ -29,6 +29,7 @@
 #include "commands/commands.h"
 #include "common/clock.h"
 #include "common/escape.h"
+#include "common/host.h"
 #include "common/names.h"
 #include "journal/recorder.h"
 #include "run/child.h"
@@ -36,6 +37,7 @@
 #include "run/process_tree.h"
 #include "sinks/json_format.h"
 #include "sinks/json_sink.h"
+#include "sinks/output.h"
 #include "sinks/text_sink.h"
 
 namespace connreset {
@@ -115,10 +117,10 @@ int run_run(RunArgs a) {
   a.trace.live.filter.process_tree = [tree](uint32_t tgid) { return tree->contains(tgid); };
 
   RunSinks sinks;
-  if (a.trace.json) {
-    sinks.stream = std::make_unique<JsonSink>(stderr);
-  } else {
+  if (a.trace.format == OutputFormat::Text) {
     sinks.stream = std::make_unique<TextSink>(stderr, /*verbose_stats=*/false);
+  } else {
+    sinks.stream = make_output_sink(a.trace.format, stderr);
   }
   std::vector<Sink*> sink_list{sinks.stream.get(), &sinks.collector};
   if (!a.record.empty()) {
@@ -260,9 +262,10 @@ int run_run(RunArgs a) {
   }
 
   const RunStats& st = sinks.collector.stats();
-  if (a.trace.json) {
+  if (a.trace.format == OutputFormat::Json) {
     nlohmann::json j{{"schema", kJsonSchema},
                      {"type", "run"},
+                     {"host", node_name()},
                      {"command", outcome.command},
                      {"exit_code", outcome.cmd_exit},
                      {"seconds", outcome.seconds},

@@ -9,8 +9,7 @@
 
 #include "commands/commands.h"
 #include "common/clock.h"
-#include "sinks/json_sink.h"
-#include "sinks/text_sink.h"
+#include "sinks/output.h"
 
 namespace connreset {
 namespace {
@@ -46,12 +45,7 @@ int run_trace(TraceArgs args) {
     std::fprintf(stderr, "connreset trace: %s\n", err.c_str());
     return 2;
   }
-  std::unique_ptr<Sink> sink;
-  if (args.json) {
-    sink = std::make_unique<JsonSink>(stdout);
-  } else {
-    sink = std::make_unique<TextSink>(stdout);
-  }
+  std::unique_ptr<Sink> sink = make_output_sink(args.format, stdout);
   install_stop_handlers();
   std::unique_ptr<LiveSession> session;
   try {

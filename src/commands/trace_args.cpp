@@ -115,6 +115,10 @@ std::string resolve_trace_args(TraceArgs& args) {
   const auto family = parse_family_choice(args.probes);
   if (!family) return "--probes " + args.probes + ": expected auto, tracepoint, fentry or kprobe";
   args.live.family = *family;
+  if (args.json) args.output = "json";
+  const auto format = parse_output_format(args.output);
+  if (!format) return "-o " + args.output + ": expected text, json or columns";
+  args.format = *format;
   args.live.correlator.settle_ns = static_cast<uint64_t>(args.settle_ms) * 1'000'000;
   args.live.correlator.lifecycle = args.all;
   args.live.correlator.loop_threshold = args.loop_threshold;

@@ -121,6 +121,9 @@ Correlator::Socket& Correlator::socket_for(const Event& ev) {
 }
 
 void Correlator::learn_owner(Socket& s, const TaskRef& t) {
+  if (s.owner_count == 0 || s.owners[s.owner_count - 1].pid != t.pid || s.owners[s.owner_count - 1].cgroup != t.cgroup) {
+    out_.on_task(t, s.last_ns);
+  }
   // most recent last; a task seen again moves to the end
   size_t n = 0;
   for (size_t i = 0; i < s.owner_count; ++i) {

@@ -40,6 +40,9 @@ class CorrelatorOutput {
   virtual void on_reset(const ResetCase& reset) = 0;
   virtual void on_lifecycle(const LifecycleEvent&) {}
   virtual void on_finding(const Finding&) {}
+  // A task newly seen owning a socket, in process context (for enrichment
+  // while the task is still alive). Not called again while it stays the owner.
+  virtual void on_task(const TaskRef&, uint64_t /*ts_ns*/) {}
 };
 
 // Per-socket timelines and RST pairing. Fed events in ring-buffer order,

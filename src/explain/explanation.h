@@ -1,9 +1,12 @@
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <unordered_map>
 #include <optional>
 #include <string>
 
 #include "correlate/reset_case.h"
+#include "enrich/workload.h"
 #include "explain/causes.h"
 
 namespace connreset {
@@ -24,6 +27,13 @@ struct Explanation {
   std::string advice;       // what to change
   std::optional<uint32_t> unread_bytes;
   std::optional<Linger> linger;
+  // Container and pod of the tasks named above, by pid (enrichment; empty when off)
+  std::unordered_map<uint32_t, std::shared_ptr<const Workload>> workloads;
+  const Workload* workload_of(const std::optional<TaskRef>& t) const {
+    if (!t) return nullptr;
+    auto it = workloads.find(t->pid);
+    return it == workloads.end() ? nullptr : it->second.get();
+  }
 };
 
 }  // namespace connreset

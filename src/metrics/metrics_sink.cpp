@@ -1,6 +1,7 @@
 #include "metrics/metrics_sink.h"
 
 #include "common/escape.h"
+#include "explain/causes.h"
 
 namespace connreset::metrics {
 
@@ -24,6 +25,9 @@ MetricsSink::MetricsSink(Registry& r) : registry_(r) {
   r.add("connreset_events_total", {}, 0);
   r.add("connreset_events_lost_total", {}, 0);
   r.set("connreset_connections_tracked", {}, 0);
+  // one series per cause of the catalog from the start: rate() and alerts on a
+  // cause work before its first reset, and absent() means the exporter is down
+  for (const CauseInfo& c : cause_catalog()) r.add("connreset_resets_total", {{"cause", std::string(c.id)}}, 0);
 }
 
 void MetricsSink::begin(const RunInfo& info) {

@@ -3,14 +3,14 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/host.h"
 
 namespace connreset {
 
 RunInfo make_run_info(const std::string& command, const KernelFeatures& f, const AttachPlan& plan) {
   RunInfo info;
   info.command = command;
-  char host[256] = {};
-  if (gethostname(host, sizeof(host) - 1) == 0) info.hostname = host;
+  info.hostname = node_name();
   info.kernel = f.release;
   for (const PlanEntry& e : plan.entries) {
     info.probes.emplace_back(std::string(e.probe->name), plan.describe(e));
@@ -26,6 +26,7 @@ LiveSession::LiveSession(const LiveOptions& options, std::vector<Sink*> sinks)
       pipeline_(options.correlator, options.filter, std::move(sinks)) {
   tracer_ = std::make_unique<Tracer>(plan_, options_.tracer);
   pipeline_.observe(options_.observer);
+  pipeline_.enrich(options_.enrich);
   pipeline_.begin(run_info());
 }
 

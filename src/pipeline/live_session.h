@@ -23,6 +23,7 @@ struct LiveOptions {
   Filter filter;
   int poll_ms = 100;
   EventObserver* observer = nullptr;  // record: sees every event (not owned)
+  EnrichOptions enrich;               // container and pod names
 };
 
 // Kernel probes feeding the pipeline, live: plan, load, attach, poll.

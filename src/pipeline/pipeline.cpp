@@ -1,5 +1,7 @@
 #include "pipeline/pipeline.h"
 
+#include <algorithm>
+
 #include "common/names.h"
 #include "explain/explainer.h"
 
@@ -29,12 +31,26 @@ void Pipeline::on_record(std::span<const std::byte> raw) {
   on_event(*ev);
 }
 
+void Pipeline::enrich(const EnrichOptions& options) {
+  resolver_ = options.enabled ? std::make_unique<WorkloadResolver>(options) : nullptr;
+}
+
+void Pipeline::on_task(const TaskRef& t, uint64_t ts_ns) {
+  if (resolver_) resolver_->observe(t, ts_ns);
+}
+
 void Pipeline::on_event(const Event& ev) {
   if (observer_) observer_->event(ev);
+  last_ts_ns_ = std::max(last_ts_ns_, ev.ts_ns);
+  // an RST sent from a syscall (close, ss -K) names its actor; rare, so always looked at
+  if (resolver_ && ev.type == EventType::ResetSent) resolver_->observe(ev.task, ev.ts_ns);
   correlator_.on_event(ev);
 }
 
-void Pipeline::tick(uint64_t now_ns) { correlator_.tick(now_ns); }
+void Pipeline::tick(uint64_t now_ns) {
+  last_ts_ns_ = std::max(last_ts_ns_, now_ns);
+  correlator_.tick(now_ns);
+}
 
 void Pipeline::update_kernel_counters(uint64_t events, uint64_t lost, uint64_t call_table_full) {
   if (lost > stats_.lost) {
@@ -63,9 +79,24 @@ RunStats Pipeline::stats() const {
   return st;
 }
 
+void Pipeline::attach_workloads(Explanation& x) {
+  if (!resolver_) return;
+  const ResetCase& c = x.reset;
+  auto add = [&](const std::optional<TaskRef>& t) {
+    if (!t || x.workloads.contains(t->pid)) return;
+    if (auto w = resolver_->lookup(*t, last_ts_ns_)) x.workloads.emplace(t->pid, std::move(w));
+  };
+  add(c.sender);
+  add(c.receiver);
+  add(c.actor);
+  if (c.closer) add(c.closer->task);
+  for (const Observation& o : c.observed) add(o.task);
+}
+
 void Pipeline::on_reset(const ResetCase& reset) {
-  const Explanation x = explain(reset);
+  Explanation x = explain(reset);
   if (!filter_.matches(x)) return;
+  attach_workloads(x);
   ++stats_.resets;
   for (Sink* s : sinks_) s->reset(x);
 }

@@ -1,10 +1,12 @@
 #pragma once
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "correlate/correlator.h"
 #include "decode/decoder.h"
+#include "enrich/resolver.h"
 #include "pipeline/filter.h"
 #include "sinks/sink.h"
 
@@ -34,11 +36,16 @@ class Pipeline : private CorrelatorOutput {
   void finish();  // report what is pending, then the run's statistics
   RunStats stats() const;
   void observe(EventObserver* observer) { observer_ = observer; }
+  // Name the container and pod of each task (live tracing; journals replay without).
+  void enrich(const EnrichOptions& options);
+  const WorkloadResolver* resolver() const { return resolver_.get(); }
 
  private:
   void on_reset(const ResetCase& reset) override;
   void on_lifecycle(const LifecycleEvent& ev) override;
   void on_finding(const Finding& f) override;
+  void on_task(const TaskRef& t, uint64_t ts_ns) override;
+  void attach_workloads(Explanation& x);
 
   Decoder decoder_;
   Correlator correlator_;
@@ -47,6 +54,8 @@ class Pipeline : private CorrelatorOutput {
   RunStats stats_;
   uint64_t decode_errors_reported_ = 0;
   EventObserver* observer_ = nullptr;
+  std::unique_ptr<WorkloadResolver> resolver_;
+  uint64_t last_ts_ns_ = 0;
 };
 
 }  // namespace connreset

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "report/report_model.h"
 #include "report/summary.h"
 
@@ -23,13 +25,30 @@ class JsonReportWriter : public ReportWriter {
   bool wants_timelines() const override { return false; }
 
  private:
+  // every line names a host: its source's, where the reset was seen, or
+  // (findings, warnings, stats) the hosts the report covers
+  void line(nlohmann::json j, const std::string& host = {});
   Output& out_;
   RunInfo info_;
   std::string line_;
 };
 std::string render_json_report(const Report& rep);
-// One reset line of report --json (without the newline).
-std::string json_reset_line(const ConnectionReport& c);
+// One reset line of report --json (without the newline); `host` names where
+// the reset was seen, report_host when no journal says.
+std::string json_reset_line(const ConnectionReport& c, const std::string& report_host);
+
+// -o columns: the header, then one line per reset as it settles (trace -o columns' lines).
+class ColumnsReportWriter : public ReportWriter {
+ public:
+  explicit ColumnsReportWriter(Output& out) : out_(out) {}
+  void begin(const ReportHeader& h) override;
+  void reset(const ConnectionReport& c) override;
+  void end(const ReportEnd& e) override;
+  bool wants_timelines() const override { return false; }
+
+ private:
+  Output& out_;
+};
 
 // One self-contained HTML page (no scripts, no network), small whatever the
 // journals' size: the summary tables, then per cause the first and the most

@@ -1,4 +1,5 @@
 #include "report/render.h"
+#include "sinks/columns_sink.h"
 #include "sinks/json_format.h"
 
 #include <charconv>
@@ -45,13 +46,35 @@ class Line {
     o.key("port").num(e.port);
     close();
   }
-  void task(const std::optional<TaskRef>& t, std::optional<uint32_t> netns) {
+  void str_or_null(std::string_view v) { v.empty() ? null() : str(v); }
+  // a party's container and pod, both null when it is in neither
+  void container(const Workload* w) {
+    key("container");
+    if (!w || !w->container) return null();
+    Line o = open();
+    o.key("id").str(w->container->id);
+    o.key("name").str_or_null(w->container->name);
+    o.key("runtime").str_or_null(w->container->runtime);
+    close();
+  }
+  void pod(const Workload* w) {
+    key("pod");
+    if (!w || !w->pod) return null();
+    Line o = open();
+    o.key("name").str_or_null(w->pod->name);
+    o.key("namespace").str_or_null(w->pod->ns);
+    o.key("uid").str(w->pod->uid);
+    close();
+  }
+  void task(const std::optional<TaskRef>& t, std::optional<uint32_t> netns, const Workload* w) {
     if (!t) return null();
     Line o = open();
     o.key("cgroup").num(t->cgroup);
     o.key("comm").str(t->comm);
+    o.container(w);
     if (netns) o.key("netns").num(*netns);
     o.key("pid").num(t->pid);
+    o.pod(w);
     o.key("tid").num(t->tid);
     close();
   }
@@ -66,26 +89,33 @@ class Line {
   bool first_ = true;
 };
 
-void reset_line(const ConnectionReport& c, std::string& out) {
+void reset_line(const ConnectionReport& c, const std::string& report_host, std::string& out) {
   const Explanation& x = c.x;
   const ResetCase& r = x.reset;
   const ClockMap wall{0};
   Line j = Line(out).open();
-  j.key("actor").task(r.actor, std::nullopt);
+  j.key("actor").task(r.actor, std::nullopt, x.workload_of(r.actor));
   j.key("advice").str(x.advice);
   j.key("cause").str(cause_id(x.cause));
   j.key("closer");
   if (r.closer) {
     Line o = j.open();
+    const Workload* w = x.workload_of(r.closer->task);
     o.key("comm").str(r.closer->task.comm);
+    o.container(w);
     o.key("exiting").boolean(r.closer->exiting);
     o.key("kind").str(r.closer->kind);
     o.key("pid").num(r.closer->task.pid);
+    o.pod(w);
     j.close();
   } else {
     j.null();
   }
   j.key("explanation").str(x.because);
+  // where the reset was seen; the report's host when no journal says
+  j.key("host").str(!c.receiver_host.empty() ? c.receiver_host
+                    : !c.sender_host.empty() ? c.sender_host
+                                             : report_host);
   j.key("kernel_path").str(x.kernel_path);
   j.key("linger");
   if (x.linger) {
@@ -116,7 +146,8 @@ void reset_line(const ConnectionReport& c, std::string& out) {
     j.close();
   }
   out += ']';
-  j.key("receiver").task(r.receiver, r.receiver && r.received ? std::optional<uint32_t>(r.received->netns) : std::nullopt);
+  j.key("receiver").task(r.receiver, r.receiver && r.received ? std::optional<uint32_t>(r.received->netns) : std::nullopt,
+                         x.workload_of(r.receiver));
   j.key("receiver_host");
   c.receiver_host.empty() ? j.null() : j.str(c.receiver_host);
   if (r.received) j.key("receiver_state").str(tcp_state_name(r.received->state));
@@ -126,15 +157,17 @@ void reset_line(const ConnectionReport& c, std::string& out) {
   j.key("rst_received_locally").boolean(r.received.has_value());
   j.key("rst_sent_locally").boolean(r.sent.has_value());
   j.key("schema").str(kJsonSchema);
-  j.key("sender").task(r.sender, r.sender && r.sent ? std::optional<uint32_t>(r.sent->netns) : std::nullopt);
+  j.key("sender").task(r.sender, r.sender && r.sent ? std::optional<uint32_t>(r.sent->netns) : std::nullopt,
+                       x.workload_of(r.sender));
   j.key("sender_host");
   c.sender_host.empty() ? j.null() : j.str(c.sender_host);
   if (r.sent && r.sent->has_socket) {
     j.key("sender_netns").num(r.sent->netns);
     j.key("sender_state").str(tcp_state_name(r.sent->state));
   }
-  j.key("time").str(rfc3339_ns(wall.to_wall_ns(r.ts_ns)));
-  j.key("ts_ns").num(r.ts_ns);
+  const int64_t ts = wall.to_wall_ns(r.ts_ns);  // ts_ns: the instant `time` names (see json_format.cpp)
+  j.key("time").str(rfc3339_ns(ts));
+  j.key("ts_ns").num(static_cast<uint64_t>(ts));
   j.key("type").str("reset");
   j.key("unread_bytes");
   x.unread_bytes ? j.num(*x.unread_bytes) : j.null();
@@ -143,10 +176,15 @@ void reset_line(const ConnectionReport& c, std::string& out) {
 
 }  // namespace
 
-std::string json_reset_line(const ConnectionReport& c) {
+std::string json_reset_line(const ConnectionReport& c, const std::string& report_host) {
   std::string s;
-  reset_line(c, s);
+  reset_line(c, report_host, s);
   return s;
+}
+
+void JsonReportWriter::line(nlohmann::json j, const std::string& host) {
+  if (!j.contains("host")) j["host"] = host.empty() ? info_.hostname : host;
+  out_.put(dump_line(j) + "\n");
 }
 
 void JsonReportWriter::begin(const ReportHeader& h) {
@@ -157,22 +195,22 @@ void JsonReportWriter::begin(const ReportHeader& h) {
     info.kernel = src.kernel;
     nlohmann::json meta = meta_to_json(info);
     meta["files"] = src.files;
-    out_.put(dump_line(meta) + "\n");
+    line(std::move(meta));
   }
 }
 
 void JsonReportWriter::reset(const ConnectionReport& c) {
   line_.clear();
-  reset_line(c, line_);
+  reset_line(c, info_.hostname, line_);
   line_ += '\n';
   out_.put(line_);
 }
 
-void JsonReportWriter::finding(const Finding& f) { out_.put(dump_line(finding_to_json(f, ClockMap{0})) + "\n"); }
+void JsonReportWriter::finding(const Finding& f) { line(finding_to_json(f, ClockMap{0})); }
 
 void JsonReportWriter::end(const ReportEnd& e) {
   for (const std::string& p : e.problems) {
-    out_.put(dump_line(nlohmann::json{{"schema", kJsonSchema}, {"type", "warning"}, {"message", p}}) + "\n");
+    line(nlohmann::json{{"schema", kJsonSchema}, {"type", "warning"}, {"message", p}});
   }
   for (const SourceSummary& src : e.replay.sources) {
     out_.put(dump_line(nlohmann::json{{"schema", kJsonSchema},
@@ -185,9 +223,15 @@ void JsonReportWriter::end(const ReportEnd& e) {
                                       {"ended_cleanly", src.ended_cleanly}}) +
              "\n");
   }
-  out_.put(dump_line(stats_to_json(e.stats)) + "\n");
+  line(stats_to_json(e.stats));
   out_.flush();
 }
+
+void ColumnsReportWriter::begin(const ReportHeader&) { out_.put(columns_header() + "\n"); }
+
+void ColumnsReportWriter::reset(const ConnectionReport& c) { out_.put(columns_line(c.x, ClockMap{0}) + "\n"); }
+
+void ColumnsReportWriter::end(const ReportEnd&) { out_.flush(); }
 
 std::string render_json_report(const Report& rep) {
   std::string s;

@@ -9,7 +9,10 @@
 //
 // Reads that other stages make at event time stay allowed: openat/read/
 // getdents64/newfstatat for /proc/PID/cgroup and /var/log/pods (container and
-// pod names), read-only for trace. What the unprivileged user may read then
+// pod names), read-only for trace. src/enrich/resolver.cpp makes exactly these
+// (open O_RDONLY + read of /proc/PID/cgroup, stat() of a cgroup directory,
+// opendir/readdir of --pod-logs, ../containers and, for tasks already gone,
+// the cgroup2 hierarchy); keep them allowed while it runs after the drop. What the unprivileged user may read then
 // is the file system's decision: /proc/PID/cgroup is 0444 for every process
 // (unless /proc is mounted hidepid=), /var/log/pods is 0755 on kubelets.
 #include <fcntl.h>

@@ -11,14 +11,37 @@ json endpoint_json(const Endpoint& e) {
   return json{{"addr", e.address()}, {"port", e.port}};
 }
 
+json workload_fields(json j, const Workload* w) {
+  j["container"] = nullptr;
+  j["pod"] = nullptr;
+  if (!w) return j;
+  auto or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  if (w->container) {
+    j["container"] = json{{"id", w->container->id},
+                          {"runtime", or_null(w->container->runtime)},
+                          {"name", or_null(w->container->name)}};
+  }
+  if (w->pod) j["pod"] = json{{"namespace", or_null(w->pod->ns)}, {"name", or_null(w->pod->name)}, {"uid", w->pod->uid}};
+  return j;
+}
+
 json task_json(const std::optional<TaskRef>& t) {
   if (!t) return nullptr;
   return json{{"pid", t->pid}, {"tid", t->tid}, {"comm", t->comm}, {"cgroup", t->cgroup}};
 }
 
+// The parties of a reset carry container and pod (null: not in one, as far as this host can tell).
+json party_json(const std::optional<TaskRef>& t, const Workload* w) {
+  if (!t) return nullptr;
+  return workload_fields(task_json(t), w);
+}
+
+// ts_ns is the instant `time` names, as ns since the Unix epoch, in trace and
+// report alike (the kernel's monotonic stamp is converted once, here).
 json time_fields(json j, uint64_t ts_ns, const ClockMap& clock) {
-  j["time"] = rfc3339_ns(clock.to_wall_ns(ts_ns));
-  j["ts_ns"] = ts_ns;
+  const int64_t wall = clock.to_wall_ns(ts_ns);
+  j["time"] = rfc3339_ns(wall);
+  j["ts_ns"] = wall;
   return j;
 }
 
@@ -33,16 +56,17 @@ json reset_to_json(const Explanation& x, const ClockMap& clock) {
   j["netns"] = c.netns;
   j["local"] = endpoint_json(c.local);
   j["remote"] = endpoint_json(c.remote);
-  j["sender"] = task_json(c.sender);
+  j["sender"] = party_json(c.sender, x.workload_of(c.sender));
   if (c.sender && c.sent) j["sender"]["netns"] = c.sent->netns;
-  j["receiver"] = task_json(c.receiver);
+  j["receiver"] = party_json(c.receiver, x.workload_of(c.receiver));
   if (c.receiver && c.received) j["receiver"]["netns"] = c.received->netns;
-  j["actor"] = task_json(c.actor);
+  j["actor"] = party_json(c.actor, x.workload_of(c.actor));
   if (c.closer) {
     j["closer"] = json{{"pid", c.closer->task.pid},
                        {"comm", c.closer->task.comm},
                        {"kind", c.closer->kind},
                        {"exiting", c.closer->exiting}};
+    j["closer"] = workload_fields(std::move(j["closer"]), x.workload_of(c.closer->task));
   } else {
     j["closer"] = nullptr;
   }

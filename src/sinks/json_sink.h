@@ -1,5 +1,7 @@
 #pragma once
 #include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
 
 #include "sinks/sink.h"
 
@@ -8,7 +10,7 @@ namespace connreset {
 // JSON lines (--json): meta first, one object per reset, stats last.
 class JsonSink : public Sink {
  public:
-  explicit JsonSink(std::FILE* out) : out_(out) {}
+  explicit JsonSink(std::FILE* out);
   void begin(const RunInfo& info) override;
   void reset(const Explanation& x) override;
   void lifecycle(const LifecycleEvent& ev) override;
@@ -17,8 +19,9 @@ class JsonSink : public Sink {
   void end(const RunStats& stats) override;
 
  private:
-  void line(const std::string& s);
+  void line(nlohmann::json j);  // adds `host`: every line says which node it is from
   std::FILE* out_;
+  std::string host_;
   ClockMap clock_;
 };
 

@@ -7,8 +7,43 @@
 namespace connreset {
 namespace {
 
-std::string observed_line(const Observation& o, const ClockMap& clock) {
-  std::string line = "  " + task_label(o.task) + " " + o.call + "() -> " + o.result + " at " +
+// "pod ns/name" (or what is known of it) to follow a process's name
+std::string pod_label(const Workload* w) {
+  if (!w) return "";
+  if (w->pod) {
+    if (!w->pod->name.empty()) return "pod " + escape_for_terminal(w->pod->ns) + "/" + escape_for_terminal(w->pod->name);
+    return "pod uid " + escape_for_terminal(w->pod->uid);
+  }
+  if (w->container) return "container " + w->container->id.substr(0, 12);
+  return "";
+}
+
+std::string label_with_pod(const TaskRef& t, const Workload* w) {
+  const std::string pod = pod_label(w);
+  return task_label(t) + (pod.empty() ? "" : " (" + pod + ")");
+}
+
+// "  sender cr-server[42] in pod ns/name, container srv (containerd 0123456789ab)"
+std::string workload_line(const char* role, const std::optional<TaskRef>& t, const Workload* w) {
+  if (!t || !w) return "";
+  std::string s = std::string("  ") + role + " " + task_label(*t) + " in ";
+  if (w->pod) s += pod_label(w);
+  if (w->container) {
+    s += std::string(w->pod ? ", " : "") + "container ";
+    if (!w->container->name.empty()) s += escape_for_terminal(w->container->name) + " ";
+    s += "(" + (w->container->runtime.empty() ? std::string("id") : w->container->runtime) + " " +
+         w->container->id.substr(0, 12) + ")";
+  }
+  return s + "\n";
+}
+
+const Workload* workload_of(const Explanation& x, const TaskRef& t) {
+  auto it = x.workloads.find(t.pid);
+  return it == x.workloads.end() ? nullptr : it->second.get();
+}
+
+std::string observed_line(const Explanation& x, const Observation& o, const ClockMap& clock) {
+  std::string line = "  " + label_with_pod(o.task, workload_of(x, o.task)) + " " + o.call + "() -> " + o.result + " at " +
                      clock_hms_ms(clock.to_wall_ns(o.first_ns));
   if (o.count > 1) line += " (" + thousands(o.count) + " calls, last " + clock_hms_ms(clock.to_wall_ns(o.last_ns)) + ")";
   return line + "\n";
@@ -17,7 +52,7 @@ std::string observed_line(const Observation& o, const ClockMap& clock) {
 std::string party_line(const Explanation& x, const ClockMap& clock) {
   const ResetCase& c = x.reset;
   const std::string at = clock_hms_ms(clock.to_wall_ns(c.ts_ns));
-  if (c.receiver) return "  " + task_label(*c.receiver) + " received the RST at " + at + "\n";
+  if (c.receiver) return "  " + label_with_pod(*c.receiver, x.workload_of(c.receiver)) + " received the RST at " + at + "\n";
   if (c.received) return "  a socket with no known owner received the RST at " + at + "\n";
   return "  RST sent to " + c.local.str() + " at " + at +
          "; no socket on this host processed it (remote peer, or dropped on the way)\n";
@@ -27,15 +62,20 @@ std::string party_line(const Explanation& x, const ClockMap& clock) {
 
 std::string render_text(const Explanation& x, const ClockMap& clock) {
   const ResetCase& c = x.reset;
-  std::string s = "RESET " + c.local.str() + " <- " + c.remote.str() + "  cause=" + std::string(cause_id(x.cause));
+  // time first, as on every other line people grep
+  std::string s = clock_hms_ms(clock.to_wall_ns(c.ts_ns)) + " RESET " + c.local.str() + " <- " + c.remote.str() +
+                  "  cause=" + std::string(cause_id(x.cause));
   if (!x.rst_reason.empty()) s += "  reason=" + x.rst_reason;
   s += "\n";
   if (c.observed.empty()) {
     s += party_line(x, clock);
   } else {
-    for (const Observation& o : c.observed) s += observed_line(o, clock);
+    for (const Observation& o : c.observed) s += observed_line(x, o, clock);
   }
   s += "  because " + x.because + "\n";
+  s += workload_line("sender", c.sender, x.workload_of(c.sender));
+  s += workload_line("receiver", c.receiver, x.workload_of(c.receiver));
+  if (c.actor && (!c.sender || c.actor->pid != c.sender->pid)) s += workload_line("actor", c.actor, x.workload_of(c.actor));
   s += "  kernel: " + x.kernel_path + "  [netns " + std::to_string(c.netns) + "]\n";
   s += "  fix: " + x.advice + "\n";
   return s;

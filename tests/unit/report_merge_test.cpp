@@ -295,6 +295,7 @@ TEST_F(TwoHosts, JsonResetLine_IsByteForByteTheNlohmannObject) {
     nlohmann::json j = reset_to_json(c.x, ClockMap{0});
     j["receiver_host"] = c.receiver_host.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.receiver_host);
     j["sender_host"] = c.sender_host.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.sender_host);
+    j["host"] = !c.receiver_host.empty() ? c.receiver_host : !c.sender_host.empty() ? c.sender_host : "node-1";
     return dump_line(j);
   };
   std::vector<report::ConnectionReport> variants{rep.resets[0]};
@@ -308,6 +309,20 @@ TEST_F(TwoHosts, JsonResetLine_IsByteForByteTheNlohmannObject) {
   v.x.rst_reason.clear();
   v.receiver_host.clear();
   variants.push_back(v);
+  // container and pod on the parties: full, partly unknown (null members)
+  auto full = std::make_shared<Workload>();
+  full->container = ContainerRef{std::string(64, 'a'), "containerd", "api\"x"};
+  full->pod = PodRef{"0f1e2d3c-aaaa-bbbb-cccc-000000000001", "shop", "api-7d9"};
+  auto partial = std::make_shared<Workload>();
+  partial->container = ContainerRef{std::string(64, 'b'), "", ""};
+  partial->pod = PodRef{"0f1e2d3c-aaaa-bbbb-cccc-000000000002", "", ""};
+  v.x.workloads[v.x.reset.sender->pid] = full;
+  v.x.workloads[77] = partial;
+  v.x.workloads[900] = full;
+  v.receiver_host.clear();
+  v.sender_host.clear();
+  variants.push_back(v);
+  v.x.workloads.clear();
   v.x.linger = Linger{true, 30.5};
   v.x.reset.sent.reset();
   v.x.reset.received.reset();
@@ -319,7 +334,7 @@ TEST_F(TwoHosts, JsonResetLine_IsByteForByteTheNlohmannObject) {
   v.sender_host = "h\"ost";
   variants.push_back(v);
   for (const auto& c : variants) {
-    EXPECT_EQ(report::json_reset_line(c), reference(c));
+    EXPECT_EQ(report::json_reset_line(c, "node-1"), reference(c));
   }
 }
 

@@ -4,6 +4,7 @@
 #include "common/escape.h"
 #include "correlate/correlator.h"
 #include "explain/explainer.h"
+#include "sinks/columns_sink.h"
 #include "sinks/json_format.h"
 #include "sinks/text_sink.h"
 #include "unit/event_builder.h"
@@ -80,6 +81,43 @@ TEST(Text, BlockNamesBothEndsTheCauseAndTheFix) {
   EXPECT_NE(text.find("curl[4121] recv() -> ECONNRESET"), std::string::npos) << text;
   EXPECT_NE(text.find("python3[4100] close()d its end with 90,266 unread bytes"), std::string::npos);
   EXPECT_NE(text.find("fix: "), std::string::npos);
+}
+
+TEST(Text, FirstLineStartsWithTheTime) {
+  const std::string text = render_text(sample(), ClockMap{0});
+  EXPECT_EQ(text.rfind(clock_hms_ms(10 * kMs) + " RESET ", 0), 0u) << text;
+}
+
+TEST(Text, PodNamedNextToTheProcess) {
+  Explanation x = sample();
+  Workload w;
+  w.pod = PodRef{"6f1c2b3a-4d5e-4f60-8a9b-0c1d2e3f4a5b", "shop", "cart"};
+  w.container = ContainerRef{std::string(64, 'a'), "containerd", "app"};
+  x.workloads.emplace(4121, std::make_shared<const Workload>(w));
+  const std::string text = render_text(x, ClockMap{0});
+  EXPECT_NE(text.find("curl[4121] (pod shop/cart) recv() -> ECONNRESET"), std::string::npos) << text;
+  EXPECT_NE(text.find("receiver curl[4121] in pod shop/cart, container app (containerd aaaaaaaaaaaa)"),
+            std::string::npos) << text;
+  const nlohmann::json j = reset_to_json(x, ClockMap{0});
+  EXPECT_EQ(j["receiver"]["pod"]["namespace"], "shop");
+  EXPECT_EQ(j["receiver"]["container"]["runtime"], "containerd");
+  EXPECT_TRUE(j["sender"]["pod"].is_null());
+  EXPECT_TRUE(j["closer"].contains("container"));
+}
+
+TEST(Columns, OneLinePerResetTimeFirst) {
+  const std::string line = columns_line(sample(), ClockMap{0});
+  EXPECT_EQ(line.rfind(clock_hms_ms(10 * kMs) + " unread_data_at_close ", 0), 0u) << line;
+  EXPECT_NE(line.find("python3[4100]"), std::string::npos);
+  EXPECT_NE(line.find("curl[4121]"), std::string::npos);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  const std::string header = columns_header();
+  EXPECT_EQ(header.rfind("TIME", 0), 0u);
+  for (const char* col : {"CAUSE", "SENDER", "RECEIVER", "LOCAL", "REMOTE"}) {
+    EXPECT_NE(header.find(col), std::string::npos) << col;
+  }
+  // the columns line up: each field starts where its header does
+  EXPECT_EQ(line.find("python3"), header.find("SENDER"));
 }
 
 TEST(Text, HostileCommIsEscaped) {

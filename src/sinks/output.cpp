@@ -1,0 +1,25 @@
+#include "sinks/output.h"
+
+#include "sinks/columns_sink.h"
+#include "sinks/json_sink.h"
+#include "sinks/text_sink.h"
+
+namespace connreset {
+
+std::optional<OutputFormat> parse_output_format(const std::string& name) {
+  if (name == "text") return OutputFormat::Text;
+  if (name == "json") return OutputFormat::Json;
+  if (name == "columns") return OutputFormat::Columns;
+  return std::nullopt;
+}
+
+std::unique_ptr<Sink> make_output_sink(OutputFormat format, std::FILE* out) {
+  switch (format) {
+    case OutputFormat::Json: return std::make_unique<JsonSink>(out);
+    case OutputFormat::Columns: return std::make_unique<ColumnsSink>(out);
+    case OutputFormat::Text: break;
+  }
+  return std::make_unique<TextSink>(out);
+}
+
+}  // namespace connreset

@@ -1,0 +1,255 @@
+// Container and pod names on a real reset: real cgroups named the way the
+// kubelet and containerd name them (both cgroup drivers), the two ends of the
+// connection moved into two such "pods", and a kubelet-style log tree that
+// names them. connreset runs as users run it (the binary, JSON and text).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "e2e/harness.h"
+#include "e2e/subprocess.h"
+#include "enrich/workload.h"
+#include "scenarios/kit.h"
+
+namespace connreset::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string random_hex(std::mt19937_64& rng, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += kHex[rng() % 16];
+  return s;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// One fake pod: its cgroup (driver-specific name) and its log directories.
+struct FakePod {
+  std::string ns, name, container, uid, id;
+  std::string cgroup_dir;  // absolute, under the v2 mount
+  std::vector<std::string> created;  // cgroup directories made here, deepest last
+};
+
+class Enrichment : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    netns_ = private_netns();
+    ASSERT_NE(netns_, 0u);
+    std::random_device rd;
+    rng_.seed((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(getpid()));
+    mount_ = cgroup2_mount(read_text("/proc/mounts"));
+    if (mount_.empty()) {
+      // no cgroup2 hierarchy mounted (a v1-only host): mount one for the test
+      char tmpl[] = "/tmp/connreset-cg2-XXXXXX";
+      ASSERT_NE(mkdtemp(tmpl), nullptr);
+      ASSERT_EQ(mount("none", tmpl, "cgroup2", 0, nullptr), 0) << std::strerror(errno);
+      mount_ = own_mount_ = tmpl;
+    }
+    char tmpl[] = "/tmp/connreset-pods-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    logs_ = tmpl;
+    chmod(logs_.c_str(), 0755);  // as /var/log/pods: names readable without privileges
+    fs::create_directories(logs_ + "/pods");
+    fs::create_directories(logs_ + "/containers");
+  }
+
+  void TearDown() override {
+    for (auto it = pods_.rbegin(); it != pods_.rend(); ++it) {
+      for (auto d = it->created.rbegin(); d != it->created.rend(); ++d) {
+        EXPECT_EQ(rmdir(d->c_str()), 0) << *d << ": " << std::strerror(errno);
+      }
+    }
+    // shared parents (kubepods.slice, kubepods/besteffort): only when empty, others may use them
+    for (auto d = shared_.rbegin(); d != shared_.rend(); ++d) rmdir(d->c_str());
+    if (!own_mount_.empty()) {
+      umount(own_mount_.c_str());
+      rmdir(own_mount_.c_str());
+    }
+    fs::remove_all(logs_);
+  }
+
+  void mkdir_cgroup(FakePod& p, const std::string& dir, bool shared) {
+    if (mkdir(dir.c_str(), 0755) == 0) {
+      (shared ? shared_ : p.created).push_back(dir);
+    } else {
+      ASSERT_EQ(errno, EEXIST) << dir << ": " << std::strerror(errno);
+      ASSERT_TRUE(shared) << dir << " existed already";
+    }
+  }
+
+  // systemd driver: kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid_>.slice/cri-containerd-<id>.scope
+  // cgroupfs driver: kubepods/besteffort/pod<uid>/<id>
+  FakePod make_pod(const std::string& ns, const std::string& name, const std::string& container, bool systemd) {
+    FakePod p{ns, name, container, "", random_hex(rng_, 64), "", {}};
+    p.uid = random_hex(rng_, 8) + "-" + random_hex(rng_, 4) + "-" + random_hex(rng_, 4) + "-" +
+            random_hex(rng_, 4) + "-" + random_hex(rng_, 12);
+    if (systemd) {
+      std::string uid_ = p.uid;
+      std::replace(uid_.begin(), uid_.end(), '-', '_');
+      mkdir_cgroup(p, mount_ + "/kubepods.slice", true);
+      mkdir_cgroup(p, mount_ + "/kubepods.slice/kubepods-besteffort.slice", true);
+      const std::string pod = mount_ + "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + uid_ + ".slice";
+      mkdir_cgroup(p, pod, false);
+      p.cgroup_dir = pod + "/cri-containerd-" + p.id + ".scope";
+    } else {
+      mkdir_cgroup(p, mount_ + "/kubepods", true);
+      mkdir_cgroup(p, mount_ + "/kubepods/besteffort", true);
+      mkdir_cgroup(p, mount_ + "/kubepods/besteffort/pod" + p.uid, false);
+      p.cgroup_dir = mount_ + "/kubepods/besteffort/pod" + p.uid + "/" + p.id;
+    }
+    mkdir_cgroup(p, p.cgroup_dir, false);
+    // the kubelet's log layout for it
+    fs::create_directories(logs_ + "/pods/" + ns + "_" + name + "_" + p.uid + "/" + container);
+    std::ofstream(logs_ + "/pods/" + ns + "_" + name + "_" + p.uid + "/" + container + "/0.log") << "";
+    std::ofstream(logs_ + "/containers/" + name + "_" + ns + "_" + container + "-" + p.id + ".log") << "";
+    return p;
+  }
+
+  // unread_data_at_close between two processes that first move themselves into the pods' cgroups
+  ScenarioOutcome reset_between(const FakePod& server, const FakePod& client) {
+    // built before fork: a child of this multithreaded process must not allocate
+    const std::string server_procs = server.cgroup_dir + "/cgroup.procs";
+    const std::string client_procs = client.cgroup_dir + "/cgroup.procs";
+    const char* sp = server_procs.c_str();
+    const char* cp = client_procs.c_str();
+    auto join = [](const char* procs) {
+      const int fd = open(procs, O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write(fd, "0", 1) != 1) kit::child_exit(kit::kSetupFailed);
+      close(fd);
+    };
+    ScenarioOutcome o = kit::outcome("pods", "unread data between two pods", "unread_data_at_close");
+    return kit::run_pair(
+        o,
+        [&, sp](int fd, int) {
+          join(sp);
+          if (!kit::recv_exactly(fd, kit::kRequestHead)) kit::child_exit(kit::kSetupFailed);
+          if (!kit::send_all(fd, kit::kResponse, sizeof(kit::kResponse) - 1)) kit::child_exit(kit::kSetupFailed);
+          if (!kit::wait_unread(fd, static_cast<int>(kUnreadScenarioBytes))) kit::child_exit(kit::kSetupFailed);
+          close(fd);
+          kit::child_exit(0);
+        },
+        [&, cp](uint16_t port) {
+          join(cp);
+          kit::unread_request_client(port);
+        });
+  }
+
+  Proc trace(const std::string& output) {
+    return spawn({CONNRESET_BINARY, "trace", "-o", output, "--duration", "20", "--probes", family_name(),
+                  "--settle-ms", "200", "--netns", std::to_string(netns_), "--pod-logs", logs_ + "/pods"});
+  }
+
+  uint32_t netns_ = 0;
+  std::mt19937_64 rng_;
+  std::string mount_, own_mount_, logs_;
+  std::vector<FakePod> pods_;
+  std::vector<std::string> shared_;
+};
+
+void expect_pod(const nlohmann::json& party, const FakePod& p, const char* runtime, const std::string& where) {
+  ASSERT_TRUE(party.is_object()) << where;
+  ASSERT_TRUE(party["pod"].is_object()) << where << ": " << party.dump();
+  EXPECT_EQ(party["pod"]["namespace"], p.ns) << where;
+  EXPECT_EQ(party["pod"]["name"], p.name) << where;
+  EXPECT_EQ(party["pod"]["uid"], p.uid) << where;
+  ASSERT_TRUE(party["container"].is_object()) << where << ": " << party.dump();
+  EXPECT_EQ(party["container"]["id"], p.id) << where;
+  EXPECT_EQ(party["container"]["name"], p.container) << where;
+  if (runtime) {
+    EXPECT_EQ(party["container"]["runtime"], runtime) << where;
+  } else {
+    EXPECT_TRUE(party["container"]["runtime"].is_null()) << where;
+  }
+}
+
+TEST_F(Enrichment, ResetBetweenTwoPodsNamesBothPodsUnderBothCgroupDrivers) {
+  Proc json = trace("json");
+  Proc text = trace("text");
+  ASSERT_GT(json.pid, 0);
+  ASSERT_GT(text.pid, 0);
+  std::string jbuf, tbuf;
+  ASSERT_FALSE(read_line(json.out, jbuf, std::chrono::seconds(30)).empty()) << read_all(json.err);
+  ASSERT_FALSE(read_line(text.out, tbuf, std::chrono::seconds(30)).empty()) << read_all(text.err);
+
+  struct Case {
+    bool systemd;
+    const char* runtime;
+  };
+  std::vector<std::pair<ScenarioOutcome, std::pair<size_t, size_t>>> runs;
+  for (const Case c : {Case{true, "containerd"}, Case{false, nullptr}}) {
+    pods_.push_back(make_pod("shop", c.systemd ? "cart-7d9f" : "cart-fs", "server", c.systemd));
+    pods_.push_back(make_pod("web", c.systemd ? "front-5c4b" : "front-fs", "client", c.systemd));
+    if (HasFatalFailure()) return;
+    const ScenarioOutcome o = reset_between(pods_[pods_.size() - 2], pods_.back());
+    ASSERT_TRUE(o.ok()) << o.error;
+    runs.push_back({o, {pods_.size() - 2, pods_.size() - 1}});
+  }
+
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& [o, idx] = runs[i];
+    const FakePod& server = pods_[idx.first];
+    const FakePod& client = pods_[idx.second];
+    const char* runtime = i == 0 ? "containerd" : nullptr;
+    nlohmann::json reset;
+    for (std::string line; reset.is_null() && !(line = read_line(json.out, jbuf, std::chrono::seconds(15))).empty();) {
+      auto j = nlohmann::json::parse(line);
+      if (j["type"] == "reset" && j["remote"]["port"] == o.server_port) reset = j;
+    }
+    ASSERT_FALSE(reset.is_null()) << "no reset for port " << o.server_port;
+    std::cout << "[ enrich   ] " << reset.dump() << "\n";
+    EXPECT_EQ(reset["cause"], "unread_data_at_close");
+    EXPECT_EQ(reset["sender"]["pid"], o.server_pid);
+    EXPECT_EQ(reset["receiver"]["pid"], o.client_pid);
+    expect_pod(reset["sender"], server, runtime, "sender");
+    expect_pod(reset["receiver"], client, runtime, "receiver");
+    expect_pod(reset["closer"], server, runtime, "closer");
+    EXPECT_FALSE(reset["host"].get<std::string>().empty());
+
+    // text: the block names both pods next to the processes
+    std::string block;
+    bool found = false;
+    for (std::string line; !found && !(line = read_line(text.out, tbuf, std::chrono::seconds(15))).empty();) {
+      if (line.find(" RESET ") != std::string::npos) block.clear();
+      block += line + "\n";
+      found = line.rfind("  fix:", 0) == 0 && block.find(":" + std::to_string(o.server_port) + " ") != std::string::npos;
+    }
+    ASSERT_TRUE(found) << "no text block for port " << o.server_port;
+    std::cout << block;
+    EXPECT_NE(block.find("cr-client[" + std::to_string(o.client_pid) + "] (pod web/" + client.name + ")"),
+              std::string::npos) << block;
+    EXPECT_NE(block.find("sender cr-server[" + std::to_string(o.server_pid) + "] in pod shop/" + server.name +
+                         ", container server"), std::string::npos) << block;
+  }
+  kill(json.pid, SIGINT);
+  kill(text.pid, SIGINT);
+  read_all(json.out);
+  read_all(text.out);
+  EXPECT_EQ(wait_exit(json.pid), 0);
+  EXPECT_EQ(wait_exit(text.pid), 0);
+}
+
+}  // namespace
+}  // namespace connreset::e2e
