@@ -23,6 +23,7 @@ CONNRESET_PACKAGES=(
   # install tests (tests/install): the .deb and lintian, completion, man page, container image,
   # DaemonSet manifest and the capability/mount checks
   dpkg-dev lintian man-db groff-base zsh podman strace python3-yaml
+  python3-jsonschema  # e2e: JSON lines checked against docs/schema/
 )
 
 install_deps() {

@@ -6,12 +6,15 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +23,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "e2e/harness.h"
@@ -249,6 +253,82 @@ TEST_F(Enrichment, ResetBetweenTwoPodsNamesBothPodsUnderBothCgroupDrivers) {
   read_all(text.out);
   EXPECT_EQ(wait_exit(json.pid), 0);
   EXPECT_EQ(wait_exit(text.pid), 0);
+}
+
+// The JSON lines of trace (every type it writes) and of report, checked against
+// docs/schema/ with python3-jsonschema. Host only: the VMs' busybox has no python
+// (scripts/vmtest.sh leaves JsonSchema.* out).
+class JsonSchema : public Enrichment {
+ protected:
+  // 0 when every line is valid; the checker's verdict is printed either way
+  int check(const std::string& file, const std::string& require) {
+    const std::string cmd = std::string("python3 ") + CONNRESET_SOURCE_DIR + "/scripts/check_schema.py " +
+                            CONNRESET_SOURCE_DIR + "/docs/schema/connreset-line.schema.json " + file +
+                            " --require " + require;
+    const int rc = std::system(cmd.c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+  }
+};
+
+TEST_F(JsonSchema, TraceAndReportLinesAreValidAndTsNsIsWallClockInBoth) {
+  const std::string journal = logs_ + "/journal";
+  Proc json = spawn({CONNRESET_BINARY, "trace", "--json", "--all", "--duration", "20", "--probes", family_name(),
+                     "--settle-ms", "200", "--netns", std::to_string(netns_), "--pod-logs", logs_ + "/pods"});
+  Proc rec = spawn({CONNRESET_BINARY, "record", "--out", journal, "--probes", family_name(), "--settle-ms", "200",
+                    "--netns", std::to_string(netns_)});
+  std::string jbuf, rbuf;
+  const std::string meta = read_line(json.out, jbuf, std::chrono::seconds(30));
+  ASSERT_FALSE(meta.empty()) << read_all(json.err);
+  bool journaling = false;
+  for (std::string l; !journaling && !(l = read_line(rec.err, rbuf, std::chrono::seconds(30))).empty();) {
+    journaling = l.find("journaling to") != std::string::npos;
+  }
+  ASSERT_TRUE(journaling) << "the recorder did not start";
+
+  pods_.push_back(make_pod("shop", "cart", "server", true));
+  pods_.push_back(make_pod("web", "front", "client", false));
+  if (HasFatalFailure()) return;
+  const ScenarioOutcome o = reset_between(pods_[0], pods_[1]);
+  ASSERT_TRUE(o.ok()) << o.error;
+  const ScenarioOutcome loop = run_recv_loop_after_end();  // a finding line
+  ASSERT_TRUE(loop.ok()) << loop.error;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(json.pid, SIGINT);
+  kill(rec.pid, SIGINT);
+  const std::string trace_out = meta + "\n" + jbuf + read_all(json.out);
+  EXPECT_EQ(wait_exit(json.pid), 0);
+  EXPECT_EQ(wait_exit(rec.pid), 0);
+
+  const std::string trace_file = logs_ + "/trace.jsonl";
+  std::ofstream(trace_file) << trace_out;
+  Proc rep = spawn({CONNRESET_BINARY, "report", "-o", "json", journal});
+  const std::string report_out = read_all(rep.out);
+  EXPECT_EQ(wait_exit(rep.pid), 0) << read_all(rep.err);
+  const std::string report_file = logs_ + "/report.jsonl";
+  std::ofstream(report_file) << report_out;
+
+  EXPECT_EQ(check(trace_file, "meta,reset,state,finding,stats"), 0) << trace_out;
+  EXPECT_EQ(check(report_file, "meta,reset,finding,stats"), 0) << report_out;
+
+  // one meaning of ts_ns: the wall-clock instant of `time`, the same reset in both
+  auto reset_in = [&](const std::string& lines) {
+    std::istringstream in(lines);
+    for (std::string l; std::getline(in, l);) {
+      auto j = nlohmann::json::parse(l, nullptr, false);
+      if (j.is_object() && j["type"] == "reset" && j["remote"]["port"] == o.server_port) return j;
+    }
+    return nlohmann::json();
+  };
+  const nlohmann::json t = reset_in(trace_out), r = reset_in(report_out);
+  ASSERT_TRUE(t.is_object() && r.is_object()) << "the pods' reset is missing in trace or report";
+  const auto now_ns = static_cast<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch()).count());
+  EXPECT_LT(std::llabs(now_ns - t["ts_ns"].get<int64_t>()), 60'000'000'000LL) << "trace ts_ns is not wall clock";
+  EXPECT_LT(std::llabs(t["ts_ns"].get<int64_t>() - r["ts_ns"].get<int64_t>()), 5'000'000LL)
+      << "trace and report disagree on the same reset's ts_ns";
+  EXPECT_EQ(t["time"].get<std::string>().substr(0, 19), r["time"].get<std::string>().substr(0, 19));
+  EXPECT_EQ(t["sender"]["pod"]["name"], "cart");
+  EXPECT_EQ(t["receiver"]["pod"]["name"], "front");
 }
 
 }  // namespace

@@ -124,7 +124,9 @@ TEST(GithubAnnotations, ErrorWhereFailOnMatchesWarningElse_OneLineEach) {
   const auto nl = out.find('\n');
   ASSERT_NE(nl, std::string::npos);
   const std::string first = out.substr(0, nl), second = out.substr(nl + 1);
-  EXPECT_EQ(first.rfind("::error title=connreset%3A unread_data_at_close::RESET ", 0), 0u) << first;
+  // the text block's first line: time, then RESET
+  EXPECT_EQ(first.rfind("::error title=connreset%3A unread_data_at_close::", 0), 0u) << first;
+  EXPECT_NE(first.find(" RESET 127.0.0.1:"), std::string::npos) << first;
   EXPECT_NE(first.find("%0A  because "), std::string::npos) << "one line: newlines escaped";
   EXPECT_EQ(second.rfind("::warning title=connreset%3A recv_loop_after_end::FINDING", 0), 0u) << second;
   EXPECT_EQ(gha_escape_data("50%\r\nx\n"), "50%25%0D%0Ax");
