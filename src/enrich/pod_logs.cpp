@@ -1,6 +1,7 @@
 #include "enrich/pod_logs.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 
 #include <memory>
 
@@ -22,6 +23,13 @@ std::vector<std::string> list_dir(const std::string& dir, bool dirs_only) {
     if (out.size() >= kMaxEntries) break;
   }
   return out;
+}
+
+// A directory's mtime changes when an entry is added or removed: one stat() per miss.
+int64_t mtime_ns(const std::string& dir) {
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0) return -1;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
 std::string parent_of(const std::string& dir) {
@@ -64,8 +72,12 @@ bool PodLogIndex::parse_container_log(const std::string& entry, std::string* con
 }
 
 void PodLogIndex::rescan(uint64_t now_ns) {
-  if (last_scan_ns_ && now_ns - *last_scan_ns_ < min_rescan_ns_) return;
+  const int64_t pods_mtime = mtime_ns(pods_dir_), containers_mtime = mtime_ns(containers_dir_);
+  const bool changed = pods_mtime != pods_mtime_ns_ || containers_mtime != containers_mtime_ns_;
+  if (!changed && last_scan_ns_ && now_ns - *last_scan_ns_ < min_rescan_ns_) return;
   last_scan_ns_ = now_ns;
+  pods_mtime_ns_ = pods_mtime;
+  containers_mtime_ns_ = containers_mtime;
   pods_.clear();
   container_names_.clear();
   for (const std::string& entry : list_dir(pods_dir_, /*dirs_only=*/true)) {

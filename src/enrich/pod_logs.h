@@ -24,7 +24,9 @@ class PodLogIndex {
   explicit PodLogIndex(std::string pods_dir, std::string containers_dir = "",
                        uint64_t min_rescan_ns = 1'000'000'000);
 
-  // Pod by UID; a miss rescans the directories, at most once per min_rescan_ns.
+  // Pod by UID; a miss rescans the directories when one of them changed since
+  // the last scan (its mtime: a pod or container was added), else at most
+  // once per min_rescan_ns.
   std::optional<Pod> pod(const std::string& uid, uint64_t now_ns);
   // Container name by id (the containers directory), else the pod's only container.
   std::string container_name(const std::string& id, const std::optional<Pod>& pod, uint64_t now_ns);
@@ -39,6 +41,7 @@ class PodLogIndex {
   std::string pods_dir_, containers_dir_;
   uint64_t min_rescan_ns_;
   std::optional<uint64_t> last_scan_ns_;
+  int64_t pods_mtime_ns_ = -1, containers_mtime_ns_ = -1;
   std::unordered_map<std::string, Pod> pods_;                  // uid -> pod
   std::unordered_map<std::string, std::string> container_names_;  // container id -> name
 };

@@ -308,7 +308,7 @@ TEST_F(JsonSchema, TraceAndReportLinesAreValidAndTsNsIsWallClockInBoth) {
   std::ofstream(report_file) << report_out;
 
   EXPECT_EQ(check(trace_file, "meta,reset,state,finding,stats"), 0) << trace_out;
-  EXPECT_EQ(check(report_file, "meta,reset,finding,stats"), 0) << report_out;
+  EXPECT_EQ(check(report_file, "meta,reset,finding,host,stats"), 0) << report_out;
 
   // one meaning of ts_ns: the wall-clock instant of `time`, the same reset in both
   auto reset_in = [&](const std::string& lines) {
