@@ -144,7 +144,7 @@ class Enrichment : public ::testing::Test {
       if (fd < 0 || write(fd, "0", 1) != 1) kit::child_exit(kit::kSetupFailed);
       close(fd);
     };
-    ScenarioOutcome o = kit::outcome("pods", "unread data between two pods", "unread_data_at_close");
+    ScenarioOutcome o = kit::outcome("pods", "unread data between two pods", Cause::UnreadDataAtClose);
     return kit::run_pair(
         o,
         [&, sp](int fd, int) {

@@ -341,8 +341,10 @@ TEST_F(Run, RecordAndGithubAnnotations_TheTreesResetInBoth) {
   ScopedEnv gha("GITHUB_ACTIONS", "true");
   const RunResult r = run({"--fail-on", "unread_data_at_close", "--record", dir}, {self_, "--run-helper", "unread-pair"});
   EXPECT_EQ(r.code, kRunExitFailOn) << r.err;
-  EXPECT_NE(r.out.find("\n::error title=connreset%3A unread_data_at_close::RESET "), std::string::npos)
-      << "one annotation on stdout after CMD's output:\n" << r.out;
+  // the text block's first line: the time, then RESET
+  const size_t note = r.out.find("\n::error title=connreset%3A unread_data_at_close::");
+  EXPECT_NE(note, std::string::npos) << "one annotation on stdout after CMD's output:\n" << r.out;
+  EXPECT_NE(r.out.find(" RESET 127.0.0.1:", note == std::string::npos ? 0 : note), std::string::npos) << r.out;
   Proc rep = spawn({CONNRESET_BINARY, "report", "--json", dir});
   const std::string out = read_all(rep.out);
   const std::string err = read_all(rep.err);
