@@ -21,6 +21,19 @@ std::string close_kind(const Event& ev) {
 
 std::string call_name(Call c) { return c == Call::Recv ? "recv" : "send"; }
 
+// Errors after which the connection is over: the socket's error (the RST, a
+// retransmission or keepalive timeout, an unreachable peer) or EPIPE/ENOTCONN once
+// it is shut. Others (EFAULT, EINVAL, EMSGSIZE, ...) are a bad call, not an end.
+bool connection_ended(int err) {
+  switch (err) {
+    case ECONNRESET: case EPIPE: case ETIMEDOUT: case ECONNREFUSED: case ECONNABORTED:
+    case EHOSTUNREACH: case ENETUNREACH: case EHOSTDOWN: case ENOTCONN:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string result_name(Phase phase, int32_t ret) {
   if (phase == Phase::Eof) return "EOF";
   if (phase == Phase::Error) return errno_name(-ret);
@@ -28,21 +41,6 @@ std::string result_name(Phase phase, int32_t ret) {
 }
 
 }  // namespace
-
-bool reset_sent_in_task_context(const Event& s) {
-  if (!s.has_socket || !s.active || s.orphan || s.timewait) return false;
-  switch (s.reason) {
-    case RstReason::TcpAbortOnClose:      // __tcp_close with unread data
-    case RstReason::TcpState:             // tcp_disconnect / tcp_abort (orphans excluded above)
-    case RstReason::TcpDisconnectWithData:
-      return true;
-    case RstReason::Unavailable:  // kernels without reasons: an active RST from a socket
-    case RstReason::NotSpecified:  // still owned is a syscall's, unless keepalive gave up
-      return !(s.keepalive && s.probes_out > 0);
-    default:
-      return false;
-  }
-}
 
 Correlator::Correlator(CorrelatorOptions options, CorrelatorOutput& out)
     : options_(options), out_(out) {}
@@ -183,6 +181,13 @@ void Correlator::for_each_index_entry(PendingIt it, F&& f) {
   if (c.sent && !c.received) f(awaiting_received_, TupleKey{c.sent->local, c.sent->remote});
 }
 
+template <class F>
+void Correlator::update_pending(PendingIt it, F&& fn) {
+  unindex_pending(it);
+  fn(it->c);
+  index_pending(it);
+}
+
 void Correlator::index_pending(PendingIt it) {
   for_each_index_entry(it, [it](auto& map, const auto& key) { map.emplace(key, it); });
 }
@@ -238,7 +243,7 @@ void Correlator::on_reset_sent(const Event& ev) {
     Socket& s = socket_for(ev);
     s.state = ev.state;
     prev_state = s.prev_state;
-    if (reset_sent_in_task_context(ev) && ev.closing_whole_socket()) {
+    if (task_owns_socket(ev)) {  // close() with unread data / SO_LINGER 0
       learn_owner(s, ev.task);
       s.close = std::make_unique<CloseInfo>(CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns});
     }
@@ -264,16 +269,17 @@ void Correlator::on_reset_sent(const Event& ev) {
     c.ts_ns = ev.ts_ns;
     p = open_pending(std::move(c), ev.ts_ns);
   }
-  unindex_pending(p);
-  if (p == self_abort) {
-    p->c.received.reset();
-    p->c.observed.clear();
-    p->c.ts_ns = ev.ts_ns;
-  }
-  p->c.sent = ev;
-  p->c.sender_prev_state = prev_state;
-  p->c.ts_ns = std::min(p->c.ts_ns, ev.ts_ns);
-  index_pending(p);
+  const bool is_self_abort = p == self_abort;
+  update_pending(p, [&](ResetCase& c) {
+    if (is_self_abort) {
+      c.received.reset();
+      c.observed.clear();
+      c.ts_ns = ev.ts_ns;
+    }
+    c.sent = ev;
+    c.sender_prev_state = prev_state;
+    c.ts_ns = std::min(c.ts_ns, ev.ts_ns);
+  });
 }
 
 void Correlator::on_reset_received(const Event& ev) {
@@ -285,11 +291,15 @@ void Correlator::on_reset_received(const Event& ev) {
     const Pending& p = *i->second;
     if (p.c.sent && p.c.sent->cookie == ev.cookie && p.c.sent->has_socket && !p.c.sent->active) return;
   }
+  // Loopback ordering: the RST is delivered inside the sender's transmit, so this
+  // receive event comes BEFORE the sender's RESET_SENT and opens the case, and it
+  // runs in the sender's task: current says nothing about the receiver's owner
+  // (finish() takes the receiver from the socket's owners and observations).
   if (PendingIt p = match_pending(ev, /*want_sent=*/false); p != pending_.end()) {
-    unindex_pending(p);
-    p->c.received = ev;
-    p->c.ts_ns = std::min(p->c.ts_ns, ev.ts_ns);
-    index_pending(p);
+    update_pending(p, [&](ResetCase& c) {
+      c.received = ev;
+      c.ts_ns = std::min(c.ts_ns, ev.ts_ns);
+    });
     return;
   }
   ResetCase c;
@@ -313,11 +323,11 @@ void Correlator::on_state(const Event& ev) {
   s.prev_state = ev.old_state;
   s.state = ev.state;
   // connect() and close()/shutdown() change state in the caller's own context
-  if (ev.state == tcp::kSynSent) learn_owner(s, ev.task);
-  if ((ev.state == tcp::kFinWait1 || ev.state == tcp::kLastAck) &&
-      (ev.shutdown & tcp::kShutdownSend) && !ev.orphan) {
+  if (task_owns_socket(ev)) {
     learn_owner(s, ev.task);
-    s.close = std::make_unique<CloseInfo>(CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns});
+    if (ev.state != tcp::kSynSent) {
+      s.close = std::make_unique<CloseInfo>(CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns});
+    }
   }
   if (ev.state == tcp::kCloseWait || ev.state == tcp::kClosing ||
       (ev.old_state == tcp::kFinWait2 && ev.state == tcp::kClose && ev.fin_received)) {
@@ -347,7 +357,8 @@ void Correlator::on_sock_call(const Event& ev) {
   track_call(s, ev);
   if (ev.phase == Phase::Data) return;
 
-  const std::string result = result_name(ev.phase, ev.ret);
+  const ObservedCall call = ev.call == Call::Recv ? ObservedCall::Recv : ObservedCall::Send;
+  const int err = ev.phase == Phase::Eof ? 0 : -ev.ret;
   auto [b, e] = pending_by_cookie_.equal_range(ev.cookie);
   for (auto i = b; i != e; ++i) {
     Pending& p = *i->second;
@@ -355,10 +366,10 @@ void Correlator::on_sock_call(const Event& ev) {
     const bool on_sender = p.c.sent && p.c.sent->has_socket && p.c.sent->cookie == ev.cookie;
     if (!on_receiver && !on_sender) continue;
     auto it = std::find_if(p.c.observed.begin(), p.c.observed.end(), [&](const Observation& o) {
-      return o.task.pid == ev.task.pid && o.call == call_name(ev.call) && o.result == result;
+      return o.task.pid == ev.task.pid && o.call == call && o.err == err;
     });
     if (it == p.c.observed.end()) {
-      Observation o{ev.task, call_name(ev.call), result, ev.count, ev.ts_ns, ev.ts_ns, false};
+      Observation o{ev.task, call, err, ev.count, ev.ts_ns, ev.ts_ns, false};
       o.on_receiver = on_receiver;
       p.c.observed.push_back(o);
     } else {
@@ -401,7 +412,7 @@ void Correlator::finish(Pending& p) {
     }
     if (c.received->state == tcp::kSynSent && c.receiver) {
       c.observed.insert(c.observed.begin(),
-                        Observation{*c.receiver, "connect", "ECONNREFUSED", 1, c.received->ts_ns,
+                        Observation{*c.receiver, ObservedCall::Connect, ECONNREFUSED, 1, c.received->ts_ns,
                                     c.received->ts_ns, true});
     }
   } else if (c.sent) {
@@ -445,9 +456,14 @@ void Correlator::flush() {
 // and when a run after the end crosses loop_threshold, 2x, 4x, ... calls. A
 // task that goes on calling after recv() returned 0, or after ECONNRESET/EPIPE,
 // ignores the result: report it once at the threshold, and once more when the
-// socket ends if the loop went on.
+// socket ends if the loop went on. recv() == 0 ignored is recv_loop_after_end;
+// an error that ended the connection ignored is ignored_reset - a reset, or what
+// the kernel's own reset of it returns (ETIMEDOUT, EHOSTUNREACH...), named in
+// `after`. send() never has an EOF phase (the kernel reports send() == 0 as data),
+// so every send() finding is ignored_reset.
 void Correlator::track_call(Socket& s, const Event& ev) {
   if (ev.phase == Phase::Data) return;  // EAGAIN/EINTR and data are not an end
+  if (ev.phase == Phase::Error && !connection_ended(-ev.ret)) return;  // a bad call, not an end
   if (!s.calls) s.calls = std::make_unique<std::vector<CallTrack>>();
   std::vector<CallTrack>& calls = *s.calls;
   auto it = std::find_if(calls.begin(), calls.end(), [&](const CallTrack& t) {
@@ -461,7 +477,7 @@ void Correlator::track_call(Socket& s, const Event& ev) {
     t.call = ev.call;
     t.end = result;
     t.end_ns = ev.ts_ns;
-    t.after_reset = ev.phase == Phase::Error && (-ev.ret == ECONNRESET || -ev.ret == EPIPE);
+    t.after_error = ev.phase == Phase::Error;
     calls.push_back(t);
     it = calls.end() - 1;
     // the first return of the end is the program learning of it; only later calls ignore it
@@ -471,14 +487,13 @@ void Correlator::track_call(Socket& s, const Event& ev) {
   // calls since the end: the first end call itself is not counted
   uint64_t after = ev.count;
   if (result == t.end) after = ev.count > 0 ? ev.count - 1 : 0;
-  if (result != t.end && t.after_reset) after = ev.count;  // e.g. recv() == 0 after ECONNRESET
+  if (result != t.end && t.after_error) after = ev.count;  // e.g. recv() == 0 after ECONNRESET
   if (!t.finding) {
-    const bool reset_ignored = t.after_reset && after >= 1 && ev.count >= options_.loop_threshold;
+    const bool reset_ignored = t.after_error && after >= 1 && ev.count >= options_.loop_threshold;
     const bool loop = after + 1 >= options_.loop_threshold;
     if (!reset_ignored && !loop) return;
     Finding f;
-    f.kind = t.after_reset ? "ignored_reset" : "recv_loop_after_end";
-    if (!t.after_reset && ev.call == Call::Send) f.kind = "ignored_reset";
+    f.kind = t.after_error ? "ignored_reset" : "recv_loop_after_end";
     f.task = ev.task;
     f.netns = s.netns;
     f.local = s.local;

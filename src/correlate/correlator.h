@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "correlate/reset_case.h"
+#include "correlate/task_context.h"
 #include "decode/event.h"
 
 namespace connreset {
@@ -65,7 +66,7 @@ class Correlator {
     Call call = Call::Recv;
     std::string end;            // first end returned: "EOF", "ECONNRESET", "EPIPE", ...
     uint64_t end_ns = 0;
-    bool after_reset = false;   // the end was ECONNRESET/EPIPE
+    bool after_error = false;   // the end was an error that ended the connection, not recv() == 0
     uint64_t reported_count = 0;
     std::optional<Finding> finding;
   };
@@ -123,6 +124,10 @@ class Correlator {
   PendingIt match_pending(const Event& ev, bool want_sent);
   PendingIt open_pending(ResetCase c, uint64_t ts);
   PendingIt erase_pending(PendingIt it);
+  // The only way to change a pending case's sides (sent/received): unindexes it,
+  // applies fn(ResetCase&), reindexes it, so the three indexes cannot go stale.
+  template <class F>
+  void update_pending(PendingIt it, F&& fn);
   template <class F>
   void for_each_index_entry(PendingIt it, F&& f);
   void index_pending(PendingIt it);
@@ -152,10 +157,5 @@ class Correlator {
   std::deque<std::pair<uint64_t, uint64_t>> closed_;  // (closed_ns, cookie), oldest first
   CorrelatorStats stats_;
 };
-
-// Is current (the event's task) the task that made the kernel send this RST?
-// True only for RSTs sent synchronously from a syscall: close(), shutdown
-// paths, connect(AF_UNSPEC), SOCK_DESTROY. Never for softirq/timer resets.
-bool reset_sent_in_task_context(const Event& sent);
 
 }  // namespace connreset

@@ -4,20 +4,30 @@
 #include <string>
 #include <vector>
 
+#include "common/names.h"
 #include "decode/event.h"
 
 namespace connreset {
 
-// What a task's calls on the reset socket returned, counted.
+// Which call an observation is about (connect() only ever derived from the kernel state).
+enum class ObservedCall : uint8_t { Recv, Send, Connect };
+
+// What a task's calls on the reset socket returned, counted. Matched by the
+// typed (call, err); the names are for people.
 struct Observation {
   TaskRef task;
-  std::string call;    // "recv", "send", "connect"
-  std::string result;  // "ECONNRESET", "EPIPE", "EOF", "ECONNREFUSED"
+  ObservedCall call = ObservedCall::Recv;
+  int err = 0;         // the errno returned (ECONNRESET, EPIPE, ECONNREFUSED...); 0: recv() returned 0
   uint64_t count = 0;  // at least this many calls returned it
   uint64_t first_ns = 0;
   uint64_t last_ns = 0;
   bool derived = false;  // implied by the kernel state (connect() in SYN_SENT), not a traced call
   bool on_receiver = true;  // on the socket that received the RST (else: the sender's own socket)
+
+  std::string call_name() const {  // "recv", "send", "connect"
+    return call == ObservedCall::Recv ? "recv" : call == ObservedCall::Send ? "send" : "connect";
+  }
+  std::string result() const { return err == 0 ? "EOF" : errno_name(err); }  // "ECONNRESET", "EOF"
 };
 
 // How the RST sender's side was closed, if it was.
@@ -49,7 +59,9 @@ struct ResetCase {
 
 // An application bug seen in what a task's calls returned (not an RST cause).
 struct Finding {
-  std::string kind;  // "recv_loop_after_end", "ignored_reset"
+  // "recv_loop_after_end": calls after recv() returned 0; "ignored_reset": calls after an
+  // error that ended the connection (ECONNRESET, EPIPE, ETIMEDOUT, ... - named in `after`)
+  std::string kind;
   TaskRef task;
   uint32_t netns = 0;
   Endpoint local;
@@ -61,6 +73,7 @@ struct Finding {
   uint64_t first_ns = 0;     // when the end was first returned
   uint64_t last_ns = 0;
   bool final = false;        // the socket is gone: the count will not grow any more
+  std::string advice;        // what to change: set by the explainer (explain(Finding))
   double rate_per_s() const {
     return last_ns > first_ns ? static_cast<double>(count) * 1e9 / static_cast<double>(last_ns - first_ns) : 0.0;
   }

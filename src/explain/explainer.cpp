@@ -90,6 +90,17 @@ Cause classify(const ResetCase& c) {
   }
 }
 
+Finding explain(Finding f) {
+  if (f.kind == "ignored_reset") {
+    f.advice = "treat " + f.after + " as the end of the connection: stop calling " + f.call +
+               "(), close() the socket and reconnect if needed.";
+  } else {
+    f.advice = "recv() == 0 means the peer closed: stop reading, finish sending if needed, then "
+               "close(); a loop that ignores the return value spins here.";
+  }
+  return f;
+}
+
 std::string task_label(const TaskRef& t) {
   return escape_for_terminal(t.comm) + "[" + std::to_string(t.pid) + "]";
 }
@@ -176,10 +187,18 @@ Explanation explain(const ResetCase& c) {
   if (c.sent) {
     const Event& s = *c.sent;
     x.rst_reason = rst_reason_name(s.reason);
+    x.rst_sent_locally = true;
+    x.sent_netns = s.netns;
+    if (s.has_socket) x.sender_state = tcp_state_name(s.state);
     if (s.has_socket && !s.timewait) {
       x.unread_bytes = s.unread;
       x.linger = Linger{s.linger_on, s.linger_on ? s.linger_ms / 1000.0 : 0.0};
     }
+  }
+  if (c.received) {
+    x.rst_received_locally = true;
+    x.received_netns = c.received->netns;
+    x.receiver_state = tcp_state_name(c.received->state);
   }
   x.because = because_sentence(x);
   return x;

@@ -34,6 +34,13 @@ struct Explanation {
     auto it = workloads.find(t->pid);
     return it == workloads.end() ? nullptr : it->second.get();
   }
+  // What each end's kernel record said, in words, so that sinks never read raw events.
+  bool rst_sent_locally = false;      // this host's stack sent the RST
+  bool rst_received_locally = false;  // a socket on this host processed it
+  std::optional<uint32_t> sent_netns;      // network namespace the RST left from
+  std::optional<uint32_t> received_netns;  // ...and arrived in
+  std::optional<std::string> sender_state;    // TCP state of the sending socket (none: no socket)
+  std::optional<std::string> receiver_state;  // of the receiving socket
 };
 
 }  // namespace connreset

@@ -34,8 +34,8 @@ bool Filter::matches(const Explanation& x) const {
   if (process_tree && !any_task(tasks, [&](const TaskRef& t) { return process_tree(t.pid); })) return false;
   if (port && c.local.port != *port && c.remote.port != *port) return false;
   if (netns) {
-    const bool sender_ns = c.sent && c.sent->netns == *netns;
-    const bool receiver_ns = c.received && c.received->netns == *netns;
+    const bool sender_ns = x.sent_netns == *netns;
+    const bool receiver_ns = x.received_netns == *netns;
     if (!sender_ns && !receiver_ns && c.netns != *netns) return false;
   }
   return true;

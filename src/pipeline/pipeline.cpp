@@ -106,8 +106,9 @@ void Pipeline::on_lifecycle(const LifecycleEvent& ev) {
   for (Sink* s : sinks_) s->lifecycle(ev);
 }
 
-void Pipeline::on_finding(const Finding& f) {
-  if (!filter_.matches(f)) return;
+void Pipeline::on_finding(const Finding& found) {
+  if (!filter_.matches(found)) return;
+  const Finding f = explain(found);
   ++stats_.findings;
   for (Sink* s : sinks_) s->finding(f);
 }

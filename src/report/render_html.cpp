@@ -202,8 +202,8 @@ std::string reset_block(const ConnectionReport& c) {
   if (r.receiver) s += "<li>receiver: " + html_escape(r.receiver->comm) + "[" + std::to_string(r.receiver->pid) + "] on " + html_escape(c.receiver_host) + "</li>";
   if (r.sender) s += "<li>sender: " + html_escape(r.sender->comm) + "[" + std::to_string(r.sender->pid) + "] on " + html_escape(c.sender_host) + "</li>";
   for (const Observation& o : r.observed) {
-    s += "<li>" + html_escape(o.task.comm) + "[" + std::to_string(o.task.pid) + "] " + html_escape(o.call) +
-         "() -&gt; " + html_escape(o.result) + (o.count > 1 ? " (" + thousands(o.count) + " calls)" : "") + "</li>";
+    s += "<li>" + html_escape(o.task.comm) + "[" + std::to_string(o.task.pid) + "] " + html_escape(o.call_name()) +
+         "() -&gt; " + html_escape(o.result()) + (o.count > 1 ? " (" + thousands(o.count) + " calls)" : "") + "</li>";
   }
   s += "<li>because " + html_escape(x.because) + "</li>";
   s += "<li>kernel: " + html_escape(x.kernel_path) + "</li>";

@@ -135,35 +135,33 @@ void reset_line(const ConnectionReport& c, const std::string& report_host, std::
     if (!first) out += ',';
     first = false;
     Line ob = j.open();
-    ob.key("call").str(o.call);
+    ob.key("call").str(o.call_name());
     ob.key("comm").str(o.task.comm);
     ob.key("count").num(o.count);
     ob.key("derived").boolean(o.derived);
     ob.key("first").str(rfc3339_ns(wall.to_wall_ns(o.first_ns)));
     ob.key("last").str(rfc3339_ns(wall.to_wall_ns(o.last_ns)));
     ob.key("pid").num(o.task.pid);
-    ob.key("result").str(o.result);
+    ob.key("result").str(o.result());
     j.close();
   }
   out += ']';
-  j.key("receiver").task(r.receiver, r.receiver && r.received ? std::optional<uint32_t>(r.received->netns) : std::nullopt,
-                         x.workload_of(r.receiver));
+  j.key("receiver").task(r.receiver, r.receiver ? x.received_netns : std::nullopt, x.workload_of(r.receiver));
   j.key("receiver_host");
   c.receiver_host.empty() ? j.null() : j.str(c.receiver_host);
-  if (r.received) j.key("receiver_state").str(tcp_state_name(r.received->state));
+  if (x.receiver_state) j.key("receiver_state").str(*x.receiver_state);
   j.key("remote").endpoint(r.remote);
   j.key("rst_reason");
   x.rst_reason.empty() ? j.null() : j.str(x.rst_reason);
-  j.key("rst_received_locally").boolean(r.received.has_value());
-  j.key("rst_sent_locally").boolean(r.sent.has_value());
+  j.key("rst_received_locally").boolean(x.rst_received_locally);
+  j.key("rst_sent_locally").boolean(x.rst_sent_locally);
   j.key("schema").str(kJsonSchema);
-  j.key("sender").task(r.sender, r.sender && r.sent ? std::optional<uint32_t>(r.sent->netns) : std::nullopt,
-                       x.workload_of(r.sender));
+  j.key("sender").task(r.sender, r.sender ? x.sent_netns : std::nullopt, x.workload_of(r.sender));
   j.key("sender_host");
   c.sender_host.empty() ? j.null() : j.str(c.sender_host);
-  if (r.sent && r.sent->has_socket) {
-    j.key("sender_netns").num(r.sent->netns);
-    j.key("sender_state").str(tcp_state_name(r.sent->state));
+  if (x.sender_state) {
+    j.key("sender_netns").num(x.sent_netns.value_or(0));
+    j.key("sender_state").str(*x.sender_state);
   }
   const int64_t ts = wall.to_wall_ns(r.ts_ns);  // ts_ns: the instant `time` names (see json_format.cpp)
   j.key("time").str(rfc3339_ns(ts));

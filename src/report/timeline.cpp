@@ -1,6 +1,7 @@
 #include "report/timeline.h"
 
 #include "common/names.h"
+#include "correlate/task_context.h"
 #include "explain/explainer.h"
 
 namespace connreset::report {
@@ -68,10 +69,7 @@ TimelineEntry timeline_entry(const Event& ev, int end) {
     case EventType::StateChange:
       t.kind = state_kind(ev);
       t.what = state_text(ev);
-      // only connect() and close()/shutdown() run in the owner's context
-      if (t.kind == Kind::Connect || (t.kind == Kind::Fin && ev.state != tcp::kCloseWait)) {
-        t.who = task_label(ev.task);
-      }
+      if (task_owns_socket(ev)) t.who = task_label(ev.task);  // connect(), close()/shutdown()
       break;
     case EventType::SockCall:
       t.kind = ev.phase == Phase::Data ? Kind::Data : Kind::RecvResult;

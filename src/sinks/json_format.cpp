@@ -57,9 +57,9 @@ json reset_to_json(const Explanation& x, const ClockMap& clock) {
   j["local"] = endpoint_json(c.local);
   j["remote"] = endpoint_json(c.remote);
   j["sender"] = party_json(c.sender, x.workload_of(c.sender));
-  if (c.sender && c.sent) j["sender"]["netns"] = c.sent->netns;
+  if (c.sender && x.sent_netns) j["sender"]["netns"] = *x.sent_netns;
   j["receiver"] = party_json(c.receiver, x.workload_of(c.receiver));
-  if (c.receiver && c.received) j["receiver"]["netns"] = c.received->netns;
+  if (c.receiver && x.received_netns) j["receiver"]["netns"] = *x.received_netns;
   j["actor"] = party_json(c.actor, x.workload_of(c.actor));
   if (c.closer) {
     j["closer"] = json{{"pid", c.closer->task.pid},
@@ -76,21 +76,21 @@ json reset_to_json(const Explanation& x, const ClockMap& clock) {
   for (const Observation& o : c.observed) {
     observed.push_back(json{{"pid", o.task.pid},
                             {"comm", o.task.comm},
-                            {"call", o.call},
-                            {"result", o.result},
+                            {"call", o.call_name()},
+                            {"result", o.result()},
                             {"count", o.count},
                             {"first", rfc3339_ns(clock.to_wall_ns(o.first_ns))},
                             {"last", rfc3339_ns(clock.to_wall_ns(o.last_ns))},
                             {"derived", o.derived}});
   }
   j["observed"] = std::move(observed);
-  j["rst_sent_locally"] = c.sent.has_value();
-  j["rst_received_locally"] = c.received.has_value();
-  if (c.sent && c.sent->has_socket) {
-    j["sender_state"] = tcp_state_name(c.sent->state);
-    j["sender_netns"] = c.sent->netns;
+  j["rst_sent_locally"] = x.rst_sent_locally;
+  j["rst_received_locally"] = x.rst_received_locally;
+  if (x.sender_state) {
+    j["sender_state"] = *x.sender_state;
+    j["sender_netns"] = x.sent_netns.value_or(0);
   }
-  if (c.received) j["receiver_state"] = tcp_state_name(c.received->state);
+  if (x.receiver_state) j["receiver_state"] = *x.receiver_state;
   j["kernel_path"] = x.kernel_path;
   j["explanation"] = x.because;
   j["advice"] = x.advice;
@@ -126,6 +126,7 @@ json finding_to_json(const Finding& f, const ClockMap& clock) {
   j["final"] = f.final;
   j["last"] = rfc3339_ns(clock.to_wall_ns(f.last_ns));
   j["rate_per_s"] = f.rate_per_s();
+  j["advice"] = f.advice;
   return j;
 }
 

@@ -11,7 +11,8 @@ namespace connreset {
 inline constexpr const char* kJsonSchema = "connreset/1";
 
 // The JSON objects of the README's "JSON lines" (stable fields: add, never rename), shared by
-// trace --json, run --json and report --json (docs/architecture.md, "Stages").
+// trace --json, run --json and report --json. Rendered from the Explanation alone, never from
+// the kernel records inside it (docs/architecture.md, "Stages").
 nlohmann::json reset_to_json(const Explanation& x, const ClockMap& clock);
 nlohmann::json lifecycle_to_json(const LifecycleEvent& ev, const ClockMap& clock);
 nlohmann::json finding_to_json(const Finding& f, const ClockMap& clock);

@@ -43,7 +43,7 @@ const Workload* workload_of(const Explanation& x, const TaskRef& t) {
 }
 
 std::string observed_line(const Explanation& x, const Observation& o, const ClockMap& clock) {
-  std::string line = "  " + label_with_pod(o.task, workload_of(x, o.task)) + " " + o.call + "() -> " + o.result + " at " +
+  std::string line = "  " + label_with_pod(o.task, workload_of(x, o.task)) + " " + o.call_name() + "() -> " + o.result() + " at " +
                      clock_hms_ms(clock.to_wall_ns(o.first_ns));
   if (o.count > 1) line += " (" + thousands(o.count) + " calls, last " + clock_hms_ms(clock.to_wall_ns(o.last_ns)) + ")";
   return line + "\n";
@@ -53,7 +53,7 @@ std::string party_line(const Explanation& x, const ClockMap& clock) {
   const ResetCase& c = x.reset;
   const std::string at = clock_hms_ms(clock.to_wall_ns(c.ts_ns));
   if (c.receiver) return "  " + label_with_pod(*c.receiver, x.workload_of(c.receiver)) + " received the RST at " + at + "\n";
-  if (c.received) return "  a socket with no known owner received the RST at " + at + "\n";
+  if (x.rst_received_locally) return "  a socket with no known owner received the RST at " + at + "\n";
   return "  RST sent to " + c.local.str() + " at " + at +
          "; no socket on this host processed it (remote peer, or dropped on the way)\n";
 }
@@ -89,13 +89,7 @@ std::string render_text(const Finding& f, const ClockMap& clock) {
   s += "  " + f.call + "() returned " + f.after + " at " + clock_hms_ms(clock.to_wall_ns(f.first_ns)) +
        ", and was called " + (f.final ? "" : "at least ") + thousands(f.count) + " more times (" + rate +
        ", still returning " + f.result + ")" + (f.final ? "; socket now closed" : "") + "\n";
-  if (f.kind == "ignored_reset") {
-    s += "  fix: treat ECONNRESET/EPIPE as the end of the connection: stop calling " + f.call +
-         "(), close() the socket and reconnect if needed.\n";
-  } else {
-    s += "  fix: recv() == 0 means the peer closed: stop reading, finish sending if needed, then "
-         "close(); a loop that ignores the return value spins here.\n";
-  }
+  if (!f.advice.empty()) s += "  fix: " + f.advice + "\n";
   return s;
 }
 

@@ -2,6 +2,8 @@
 // evidence, and attribution of both ends.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -27,7 +29,7 @@ class Causes : public LiveTest {
   static uint32_t pid(pid_t p) { return static_cast<uint32_t>(p); }
   static bool observed(const Explanation& x, pid_t p, const std::string& call, const std::string& result) {
     for (const Observation& ob : x.reset.observed) {
-      if (ob.task.pid == static_cast<uint32_t>(p) && ob.call == call && ob.result == result) return true;
+      if (ob.task.pid == static_cast<uint32_t>(p) && ob.call_name() == call && ob.result() == result) return true;
     }
     return false;
   }
@@ -265,7 +267,7 @@ TEST_F(Silent, KeepaliveTimeout_PeerStoppedAnswering) {
   EXPECT_FALSE(x->reset.actor.has_value()) << "a timer, not a task, sent it";
   bool timed_out = false;
   for (const Observation& ob : x->reset.observed) {
-    timed_out |= ob.task.pid == static_cast<uint32_t>(o.client_pid) && ob.result == "ETIMEDOUT";
+    timed_out |= ob.task.pid == static_cast<uint32_t>(o.client_pid) && ob.err == ETIMEDOUT;
   }
   EXPECT_TRUE(timed_out) << "the client's recv() -> ETIMEDOUT";
 }

@@ -1,6 +1,8 @@
 // The demo's scenarios, traced live: cause, both ends (pid and comm) and the evidence.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include <thread>
 
 #include "e2e/harness.h"
@@ -32,8 +34,8 @@ TEST_F(DemoScenarios, UnreadDataAtClose_BlamesTheServerThatClosed) {
   // what the client's recv() returned, as traced
   bool saw_reset = false;
   for (const Observation& ob : x->reset.observed) {
-    saw_reset |= ob.task.pid == static_cast<uint32_t>(o.client_pid) && ob.call == "recv" &&
-                 ob.result == "ECONNRESET";
+    saw_reset |= ob.task.pid == static_cast<uint32_t>(o.client_pid) && ob.call == ObservedCall::Recv &&
+                 ob.err == ECONNRESET;
   }
   EXPECT_TRUE(saw_reset) << "client's recv() -> ECONNRESET not observed";
   EXPECT_EQ(x->reset.local.port, x->reset.received->local.port) << "local is the receiver's side";
@@ -73,7 +75,7 @@ TEST_F(DemoScenarios, ConnectionRefused_NamesTheClientAndNoSenderProcess) {
   EXPECT_EQ(x->reset.receiver->comm, o.client_comm);
   EXPECT_EQ(x->reset.remote.port, o.server_port);
   ASSERT_FALSE(x->reset.observed.empty());
-  EXPECT_EQ(x->reset.observed[0].result, "ECONNREFUSED");
+  EXPECT_EQ(x->reset.observed[0].result(), "ECONNREFUSED");
 }
 
 TEST_F(DemoScenarios, CleanShutdownDrainClose_ProducesNoReset) {

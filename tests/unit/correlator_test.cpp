@@ -59,7 +59,7 @@ TEST_F(CorrelatorTest, UnreadDataAtClose_BlamesTheCloserAndNamesTheReceiver) {
   EXPECT_EQ(r.local, ep(46252));
   EXPECT_EQ(r.remote, ep(18081));
   ASSERT_EQ(r.observed.size(), 1u);
-  EXPECT_EQ(r.observed[0].result, "ECONNRESET");
+  EXPECT_EQ(r.observed[0].result(), "ECONNRESET");
   EXPECT_EQ(r.observed[0].task.pid, 4121u);
   EXPECT_EQ(explain(r).unread_bytes, 1048576u);
 }
@@ -231,8 +231,8 @@ TEST_F(CorrelatorTest, ConnectionRefused_NoSenderProcess_ReceiverFromConnect) {
   ASSERT_TRUE(r.receiver);
   EXPECT_EQ(r.receiver->pid, client.pid);
   ASSERT_FALSE(r.observed.empty());
-  EXPECT_EQ(r.observed[0].call, "connect");
-  EXPECT_EQ(r.observed[0].result, "ECONNREFUSED");
+  EXPECT_EQ(r.observed[0].call, ObservedCall::Connect);
+  EXPECT_EQ(r.observed[0].result(), "ECONNREFUSED");
 }
 
 TEST_F(CorrelatorTest, SendsOutsideThePairWindow_DoNotPair) {

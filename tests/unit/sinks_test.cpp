@@ -25,7 +25,7 @@ Explanation sample(const std::string& client_comm = "curl") {
   c.sender = task(4100, "python3");
   c.receiver = task(4121, client_comm.c_str());
   c.closer = CloseInfo{task(4100, "python3"), "close", false, 10 * kMs};
-  c.observed.push_back(Observation{task(4121, client_comm.c_str()), "recv", "ECONNRESET", 1,
+  c.observed.push_back(Observation{task(4121, client_comm.c_str()), ObservedCall::Recv, ECONNRESET, 1,
                                    11 * kMs, 11 * kMs, false});
   return explain(c);
 }
@@ -55,6 +55,26 @@ TEST(Json, ResetRecordHasEveryDesignField) {
   EXPECT_EQ(j["unread_bytes"], 90266);
   EXPECT_EQ(j["observed"][0]["result"], "ECONNRESET");
   EXPECT_EQ(j["time"], "1970-01-01T00:00:00.010000000Z");
+}
+
+// Sinks render the explanation, never the raw kernel records behind it: with the
+// records gone, the output is the same.
+TEST(Json, RendersTheExplanationNotTheKernelRecords) {
+  Explanation x = sample();
+  EXPECT_TRUE(x.rst_sent_locally && x.rst_received_locally);
+  EXPECT_EQ(x.sender_state, "CLOSE");
+  EXPECT_EQ(x.receiver_state, "ESTABLISHED");
+  EXPECT_EQ(x.sent_netns, kNetns);
+  const nlohmann::json before = reset_to_json(x, ClockMap{0});
+  const std::string text_before = render_text(x, ClockMap{0});
+  x.reset.sent.reset();
+  x.reset.received.reset();
+  EXPECT_EQ(reset_to_json(x, ClockMap{0}), before);
+  EXPECT_EQ(render_text(x, ClockMap{0}), text_before);
+  EXPECT_EQ(before["sender_state"], "CLOSE");
+  EXPECT_EQ(before["receiver_state"], "ESTABLISHED");
+  EXPECT_EQ(before["sender"]["netns"], kNetns);
+  EXPECT_EQ(before["rst_sent_locally"], true);
 }
 
 TEST(Json, RemoteSenderIsNull) {
