@@ -190,12 +190,16 @@ CR_FIELD(comm, 116, CR_COMM_LEN);
 CR_STATIC_ASSERT(sizeof(struct cr_event) == 136, "struct cr_event changed size: bump CR_EVENT_VERSION");
 #undef CR_FIELD
 
-/* Per-CPU counters the user side sums; index = enum cr_counter. */
+/*
+ * Counters the user side sums over the CPUs. The `counters` map holds one
+ * 64-byte line per possible CPU: slot cpu * CR_CNT_STRIDE + enum cr_counter.
+ */
 enum cr_counter {
 	CR_CNT_EVENTS = 0,        /* records written to the ring buffer */
 	CR_CNT_LOST = 1,          /* records dropped: ring buffer full */
 	CR_CNT_CALL_TABLE_FULL = 2, /* recv/send aggregation entries that could not be created */
 	CR_CNT_MAX = 3,
+	CR_CNT_STRIDE = 8,        /* u64 slots per CPU: a cache line, no sharing between CPUs */
 };
 
 #endif /* CONNRESET_H */

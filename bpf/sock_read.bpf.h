@@ -33,19 +33,28 @@ struct {
 	__uint(max_entries, 4 << 20); /* resized by the loader (--ringbuf-kib) */
 } events SEC(".maps");
 
+/*
+ * Counters in an mmapable array, not a per-CPU one: user space maps it while
+ * it is still privileged and reads it as memory after dropping every
+ * capability. A per-CPU array can only be read with bpf(), which Linux 5.10
+ * refuses to an unprivileged process while kernel.unprivileged_bpf_disabled is
+ * set (Debian's default). Each CPU has its own cache line (see connreset.h).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CR_CNT_MAX);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, CR_CNT_STRIDE); /* set by the loader: possible CPUs x CR_CNT_STRIDE */
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
 
 static __always_inline void count(__u32 which)
 {
-	__u64 *v = bpf_map_lookup_elem(&counters, &which);
+	__u32 slot = bpf_get_smp_processor_id() * CR_CNT_STRIDE + which;
+	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
 
-	if (v)
-		(*v)++; /* per-CPU slot: no atomic needed */
+	if (v) /* this CPU's line: uncontended; atomic against a program nested on the same CPU */
+		__sync_fetch_and_add(v, 1);
 }
 
 /* Ring-buffer slots are not zeroed; zero them so no kernel memory leaks into records. */

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -82,6 +83,14 @@ Tracer::Tracer(const AttachPlan& plan, const TracerOptions& opt) {
   bpf_map__set_max_entries(skel_->maps.events, opt.ringbuf_kib * 1024);
   bpf_map__set_max_entries(skel_->maps.calls, opt.max_tracked);
   bpf_map__set_max_entries(skel_->maps.tree_tasks, opt.track_tree ? opt.tree_max : 1);
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) {
+    connreset_bpf__destroy(skel_);
+    skel_ = nullptr;
+    throw TracerError("cannot count the CPUs: " + std::string(std::strerror(-ncpu)));
+  }
+  counter_cpus_ = static_cast<size_t>(ncpu);
+  bpf_map__set_max_entries(skel_->maps.counters, static_cast<uint32_t>(counter_cpus_ * CR_CNT_STRIDE));
   track_tree_ = opt.track_tree;
 
   // the attach plan decides, before load, which programs exist at all
@@ -110,6 +119,16 @@ Tracer::Tracer(const AttachPlan& plan, const TracerOptions& opt) {
     release();  // a throwing constructor gets no destructor
     throw;
   }
+  // mapped now, while privileged: read as memory after the privileges are dropped
+  counters_len_ = counter_cpus_ * CR_CNT_STRIDE * sizeof(uint64_t);
+  void* counters = mmap(nullptr, counters_len_, PROT_READ, MAP_SHARED, bpf_map__fd(skel_->maps.counters), 0);
+  if (counters == MAP_FAILED) {
+    const int err = errno;
+    counters_len_ = 0;
+    release();
+    throw TracerError(std::string("cannot map the kernel counters: ") + std::strerror(err));
+  }
+  counters_ = static_cast<const uint64_t*>(counters);
   ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &Tracer::on_sample, this, nullptr);
   if (!ring_) {
     const int err = errno;
@@ -152,6 +171,8 @@ void Tracer::detach() {
 void Tracer::release() {
   if (ring_) ring_buffer__free(ring_);
   ring_ = nullptr;
+  if (counters_) munmap(const_cast<uint64_t*>(counters_), counters_len_);
+  counters_ = nullptr;
   detach();
   if (skel_) connreset_bpf__destroy(skel_);
   skel_ = nullptr;
@@ -197,15 +218,13 @@ uint64_t Tracer::tree_untracked() const {
 
 KernelCounters Tracer::counters() const {
   KernelCounters out;
-  const int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) throw TracerError("reading the kernel counters: cannot count the CPUs: " + std::string(std::strerror(-ncpu)));
-  std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
-  auto sum = [&](uint32_t key) -> uint64_t {
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.counters), &key, per_cpu.data()) != 0) {
-      throw TracerError("reading the kernel counters failed: " + std::string(std::strerror(errno)));
-    }
+  if (!counters_) throw TracerError("reading the kernel counters: the map is not mapped");
+  // no bpf() call: the map's memory, written by the programs on each CPU
+  auto sum = [&](uint32_t which) -> uint64_t {
     uint64_t total = 0;
-    for (uint64_t v : per_cpu) total += v;
+    for (size_t cpu = 0; cpu < counter_cpus_; ++cpu) {
+      total += __atomic_load_n(&counters_[cpu * CR_CNT_STRIDE + which], __ATOMIC_RELAXED);
+    }
     return total;
   };
   out.events = sum(CR_CNT_EVENTS);

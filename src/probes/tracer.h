@@ -61,8 +61,10 @@ class Tracer {
   // An exception fn throws stops the polling and is rethrown here, not
   // unwound through libbpf's C frames.
   int poll(int timeout_ms, const RecordFn& fn);
-  // Throws TracerError when the map cannot be read: a made-up 0 would later
-  // look like counters going back, or hide lost events.
+  // Sums the counters map, mapped into memory at load: no bpf() call, so it
+  // works after the privileges are dropped on every kernel. Throws
+  // TracerError when it is not mapped: a made-up 0 would later look like
+  // counters going back, or hide lost events.
   KernelCounters counters() const;
   // The process-tree map (track_tree only; -1 otherwise) and how many of the
   // tree's processes were not tracked because it was full.
@@ -85,6 +87,9 @@ class Tracer {
   std::vector<std::string> attached_;
   const RecordFn* current_fn_ = nullptr;
   int records_ = 0;
+  const uint64_t* counters_ = nullptr;  // the counters map, mmap()ed read-only
+  size_t counters_len_ = 0;
+  size_t counter_cpus_ = 0;
   bool track_tree_ = false;
   std::exception_ptr callback_error_;  // thrown by current_fn_, rethrown by poll()
 };
