@@ -15,7 +15,11 @@ namespace {
 
 // A task's placement can change (pid reuse, a task moved) where only the pid keys it.
 constexpr uint64_t kPidEntryTtlNs = 60'000'000'000;
+// Walks of the v2 hierarchy (for tasks gone before their procfs file was
+// read): an id no walk has looked for gets one at once, up to this many per
+// interval; an id a walk of this interval missed is not walked for again.
 constexpr uint64_t kMinWalkIntervalNs = 2'000'000'000;
+constexpr int kMaxWalksPerInterval = 8;
 constexpr size_t kMaxWalkDirs = 65536;
 constexpr int kMaxWalkDepth = 16;
 
@@ -61,6 +65,7 @@ WorkloadResolver::Entry* WorkloadResolver::find(const Key& k, uint64_t now_ns) {
     return &insert(k, std::move(e));
   }
   if (k.pid != 0 && now_ns - it->second.resolved_ns > kPidEntryTtlNs) return nullptr;
+  if (it->second.retry) return nullptr;  // a deferred walk: no answer was cached
   return &it->second;
 }
 
@@ -72,10 +77,20 @@ WorkloadResolver::Entry& WorkloadResolver::insert(const Key& k, Entry e) {
   return current_.insert_or_assign(k, std::move(e)).first->second;
 }
 
-std::optional<std::string> WorkloadResolver::path_by_walk(uint64_t cgroup_id, uint64_t now_ns) {
+std::optional<std::string> WorkloadResolver::path_by_walk(uint64_t cgroup_id, uint64_t now_ns, bool* deferred) {
   if (auto it = walked_.find(cgroup_id); it != walked_.end()) return it->second;
-  if (v2_mount_.empty() || (last_walk_ns_ && now_ns - *last_walk_ns_ < kMinWalkIntervalNs)) return std::nullopt;
-  last_walk_ns_ = now_ns;
+  if (v2_mount_.empty()) return std::nullopt;
+  if (!walk_window_ns_ || now_ns - *walk_window_ns_ >= kMinWalkIntervalNs) {
+    walk_window_ns_ = now_ns;
+    walks_in_window_ = 0;
+    missed_.clear();
+  }
+  if (missed_.contains(cgroup_id)) return std::nullopt;  // not there a moment ago: gone
+  if (walks_in_window_ >= kMaxWalksPerInterval) {
+    *deferred = true;  // not an answer: the next lookup after the interval walks
+    return std::nullopt;
+  }
+  ++walks_in_window_;
   ++stats_.tree_walks;
   walked_.clear();
   // on cgroup2 a directory's inode number is its cgroup id: readdir's d_ino, no stat()
@@ -94,6 +109,7 @@ std::optional<std::string> WorkloadResolver::path_by_walk(uint64_t cgroup_id, ui
     closedir(d);
   }
   if (auto it = walked_.find(cgroup_id); it != walked_.end()) return it->second;
+  missed_.insert(cgroup_id);
   return std::nullopt;
 }
 
@@ -118,20 +134,24 @@ WorkloadResolver::Entry WorkloadResolver::resolve(const TaskRef& t, uint64_t now
   ++stats_.resolved;
   std::optional<std::string> path;
   const bool placed_by_id = key_of(t).pid == 0;
+  bool deferred = false;
   if (auto text = read_small_file(options_.proc + "/" + std::to_string(t.pid) + "/cgroup")) {
     path = placing_cgroup_path(*text);
     if (placed_by_id) {
       // the task may have moved (or the pid been reused) since the event: trust the id
       struct stat st {};
-      if (stat((v2_mount_ + *path).c_str(), &st) != 0 || st.st_ino != t.cgroup) path = path_by_walk(t.cgroup, now_ns);
+      if (stat((v2_mount_ + *path).c_str(), &st) != 0 || st.st_ino != t.cgroup) {
+        path = path_by_walk(t.cgroup, now_ns, &deferred);
+      }
     }
   } else {
     ++stats_.failed;
-    if (placed_by_id) path = path_by_walk(t.cgroup, now_ns);
+    if (placed_by_id) path = path_by_walk(t.cgroup, now_ns, &deferred);
   }
   Entry e;
   e.resolved_ns = now_ns;
   e.named = true;
+  e.retry = deferred;
   if (!path) return e;
   Workload w = parse_cgroup_path(*path);
   if (!w.in_container()) return e;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "decode/event.h"
 #include "enrich/pod_logs.h"
@@ -58,13 +59,15 @@ class WorkloadResolver {
     std::shared_ptr<const Workload> workload;  // null: resolved, not in a container
     uint64_t resolved_ns = 0;
     bool named = false;  // pod names looked up (or nothing to look up)
+    bool retry = false;  // the walk that would place it was deferred: resolve again
   };
 
   Key key_of(const TaskRef& t) const;
   Entry* find(const Key& k, uint64_t now_ns);
   Entry& insert(const Key& k, Entry e);
   Entry resolve(const TaskRef& t, uint64_t now_ns);
-  std::optional<std::string> path_by_walk(uint64_t cgroup_id, uint64_t now_ns);
+  // *deferred: the walk budget of this interval is spent (no answer, not "no path")
+  std::optional<std::string> path_by_walk(uint64_t cgroup_id, uint64_t now_ns, bool* deferred);
   void name_pod(Entry& e, uint64_t now_ns);
 
   EnrichOptions options_;
@@ -74,7 +77,9 @@ class WorkloadResolver {
   // two generations: a cheap bound with recently used entries kept
   std::unordered_map<Key, Entry, KeyHash> current_, previous_;
   std::unordered_map<uint64_t, std::string> walked_;  // cgroup id -> path, from the last walk
-  std::optional<uint64_t> last_walk_ns_;
+  std::optional<uint64_t> walk_window_ns_;            // start of the current walk interval
+  int walks_in_window_ = 0;
+  std::unordered_set<uint64_t> missed_;  // ids a walk of this interval did not find
   Key last_observed_{~0ull, ~0u};
   EnrichStats stats_;
 };
