@@ -24,6 +24,9 @@ def main():
     for w in WORKLOADS:
         for v in VARIANTS:
             need(f"{w} {v} ", r"\d|n/a \(")
+    for w in ["nginx-keepalive", "nginx-close"]:  # the real service (bench/service_bench.py)
+        for v in VARIANTS:
+            need(f"{w} {v} ", r"\d|n/a \(")
     for p in TRACE_PROGRAMS:
         need(f"trace {p} ", r"ns x [\d,]+")
     need("recv-path program", r"\d+ ns/run")

@@ -24,6 +24,8 @@ import tempfile
 import time
 
 from report_bench import print_report_section, report_section
+from service_bench import SERVICE_WORKLOADS, Nginx
+import service_bench
 
 WORKLOADS = [
     # name, loadgen args, unit
@@ -32,7 +34,8 @@ WORKLOADS = [
     ("reset-storm", ["storm", "--unread", "64"], "resets/s"),
 ]
 VARIANTS = ["none", "trace", "record", "bpftrace"]
-TARGETS = {"recv-heavy": 0.97, "churn": 0.95}  # min throughput ratio with tracing
+TARGETS = {"recv-heavy": 0.97, "churn": 0.95,  # min throughput ratio with tracing
+           "nginx-keepalive": 0.99, "nginx-close": 0.98}
 RECV_PROG_TARGET_NS = 100.0
 RSS_TARGET_KIB = 64 * 1024
 PIPELINE_TARGET_EPS = 1_000_000
@@ -268,7 +271,10 @@ def measure(args, tmpdir, workload, variant, duration, stats=False, wl_cpu=WORKL
         finally:
             args.trace_args = saved
         before = tracer.snapshot()
-    lg = run_loadgen(args, wl_args, duration, cpu=wl_cpu, workers=workers)
+    if name.startswith("nginx"):
+        lg = args.nginx.run_wrk(wl_args, duration)
+    else:
+        lg = run_loadgen(args, wl_args, duration, cpu=wl_cpu, workers=workers)
     row = {"workload": name, "variant": variant, "ops_per_s": lg["ops_per_s"],
            "ops": lg["ops"], "errors": lg["errors"], "cpu_us_per_op": lg["cpu_us_per_op"]}
     if tracer:
@@ -305,16 +311,16 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
-def throughput_section(args, tmpdir, variants, reps, duration):
+def throughput_section(args, tmpdir, variants, reps, duration, workloads=WORKLOADS):
     runs = []
     for rep in range(reps):
-        for wl in WORKLOADS:
+        for wl in workloads:
             order = variants[rep % len(variants):] + variants[:rep % len(variants)]
             for v in order:
                 log(f"rep {rep + 1}/{reps} {wl[0]:<12} {v}")
                 runs.append(measure(args, tmpdir, wl, v, duration))
     summary = []
-    for name, _, unit in WORKLOADS:
+    for name, _, unit in workloads:
         base = median([r["ops_per_s"] for r in runs if r["workload"] == name and r["variant"] == "none"])
         for v in VARIANTS:
             rs = [r for r in runs if r["workload"] == name and r["variant"] == v]
@@ -353,6 +359,22 @@ def throughput_section(args, tmpdir, variants, reps, duration):
                 s["target_met"] = s["ratio"] >= t
             summary.append(s)
     return runs, summary
+
+
+def service_section(args, tmpdir, variants, reps, duration):
+    """nginx + wrk on loopback (bench/service_bench.py), both pinned to the workload CPU, the
+    variants interleaved as in throughput_section; nginx is stopped however the section ends."""
+    why = service_bench.available()
+    if why:
+        return [], [{"workload": n, "variant": v, "na": why} for n, _, _ in SERVICE_WORKLOADS
+                    for v in VARIANTS]
+    args.nginx = Nginx(tmpdir, WORKLOAD_CPU)
+    try:
+        log(f"nginx on 127.0.0.1:{args.nginx.port} (private config in {args.nginx.dir})")
+        return throughput_section(args, tmpdir, variants, reps, duration, SERVICE_WORKLOADS)
+    finally:
+        args.nginx.stop()
+        args.nginx = None
 
 
 def kernel_cost_section(args, tmpdir, variants, duration):
@@ -485,6 +507,23 @@ def fmt(x, spec="{:,.0f}", none="-"):
     return none if x is None else spec.format(x)
 
 
+def print_rows(w, summary):
+    for s in summary:
+        if "na" in s:
+            w(f"{s['workload']:<15} {s['variant']:<9} n/a ({s['na']})\n")
+            continue
+        tgt = ""
+        if "target" in s:
+            tgt = f">={s['target']:.2f} " + ("ok" if s["target_met"] else "MISS")
+        rss = fmt(s.get("peak_rss_kib"), "{:,.0f}") + "K" if s.get("peak_rss_kib") else "-"
+        w(f"{s['workload']:<15} {s['variant']:<9} {fmt(s['ops_per_s']):>10} "
+          f"{fmt(s['ratio'], '{:.3f}'):>7} {tgt:>12} {fmt(s['cpu_us_per_op'], '{:.2f}'):>8} "
+          f"{fmt(s.get('cpu_ratio'), '{:.3f}'):>9} "
+          f"{fmt(s.get('tracer_cpu_ms'), '{:.0f}'):>9} "
+          f"{fmt(s.get('tracer_cpu_us_per_1k_events'), '{:,.0f}'):>9} "
+          f"{fmt(s.get('events')):>9} {fmt(s.get('lost')):>6} {rss:>9}\n")
+
+
 def print_table(doc):
     w = sys.stdout.write
     w(f"connreset bench  kernel {doc['kernel']}  cpus {doc['cpus']}  mode {doc['mode']}  "
@@ -493,24 +532,16 @@ def print_table(doc):
     w("Throughput (median of reps; ratio = median ops/s / median of 'none'; cpu ratio = the same\n"
       "from the workload's CPU time per op; tr cpu ms = tracer CPU during the run; us/1k ev = tracer\n"
       "CPU per 1,000 events it received)\n")
-    hdr = (f"{'workload':<12} {'variant':<9} {'ops/s':>10} {'ratio':>7} {'target':>12} "
+    hdr = (f"{'workload':<15} {'variant':<9} {'ops/s':>10} {'ratio':>7} {'target':>12} "
            f"{'wl us/op':>8} {'cpu ratio':>9} {'tr cpu ms':>9} {'us/1k ev':>9} {'events':>9} {'lost':>6} "
            f"{'peak RSS':>9}\n")
     w(hdr)
-    for s in doc["throughput"]:
-        if "na" in s:
-            w(f"{s['workload']:<12} {s['variant']:<9} n/a ({s['na']})\n")
-            continue
-        tgt = ""
-        if "target" in s:
-            tgt = f">={s['target']:.2f} " + ("ok" if s["target_met"] else "MISS")
-        rss = fmt(s.get("peak_rss_kib"), "{:,.0f}") + "K" if s.get("peak_rss_kib") else "-"
-        w(f"{s['workload']:<12} {s['variant']:<9} {fmt(s['ops_per_s']):>10} "
-          f"{fmt(s['ratio'], '{:.3f}'):>7} {tgt:>12} {fmt(s['cpu_us_per_op'], '{:.2f}'):>8} "
-          f"{fmt(s.get('cpu_ratio'), '{:.3f}'):>9} "
-          f"{fmt(s.get('tracer_cpu_ms'), '{:.0f}'):>9} "
-          f"{fmt(s.get('tracer_cpu_us_per_1k_events'), '{:,.0f}'):>9} "
-          f"{fmt(s.get('events')):>9} {fmt(s.get('lost')):>6} {rss:>9}\n")
+    print_rows(w, doc["throughput"])
+    w("\nA real service: nginx serving a 256-byte file on 127.0.0.1 under wrk (1 thread, 32 connections;\n"
+      "nginx-close: 'Connection: close', one connection per request); nginx and wrk on CPU "
+      f"{WORKLOAD_CPU}; ops/s = requests/s\n")
+    w(hdr)
+    print_rows(w, doc["service"])
     ab = doc["probe_ab"]
     w("\nrecv()/send() programs switched every slice in one process (bench/probe_ab; ping-pong, "
       "1 op = 4 calls;\nadded = median over rounds of the slice minus its own no-program slice; "
@@ -617,6 +648,7 @@ def main():
                 print_report_section(sys.stdout.write, rep)
             return
         runs, summary = throughput_section(args, tmpdir, variants, reps, duration)
+        svc_runs, service = service_section(args, tmpdir, variants, reps, max(duration, 1.0))
         ab = probe_ab_section(args, quick)
         kcost = kernel_cost_section(args, tmpdir, variants, max(duration, 1.0) if not quick else duration)
         loss = loss_section(args, tmpdir, variants, 1.0 if quick else 5.0)
@@ -638,6 +670,7 @@ def main():
         "variants": variants,
         "unavailable": args.unavailable,
         "throughput": summary,
+        "service": service,
         "probe_ab": ab,
         "kernel_cost": kcost,
         "recv_prog_ns": recv[0]["ns_per_run"] if recv else None,
@@ -645,7 +678,7 @@ def main():
         "pipeline": pipe,
         "memory": mem,
         "report": rep,
-        "runs": runs,
+        "runs": runs + svc_runs,
     }
     if args.json:
         json.dump(doc, sys.stdout, indent=1)

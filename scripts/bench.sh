@@ -2,7 +2,8 @@
 # The cost of tracing, measured (issue #6): loopback workloads with no tracer,
 # `connreset trace`, `connreset record` and a bpftrace anchor, interleaved;
 # kernel cost per program (bpf_stats), events lost, user-space pipeline
-# throughput, memory with many open connections. See README "Performance".
+# throughput, memory with many open connections; a real service (nginx from Debian on
+# 127.0.0.1 under wrk, keep-alive and a connection per request). See README "Performance".
 #   sudo scripts/bench.sh [--quick] [--json] [--report-only] [--report-before BINARY]
 # --quick: one short repetition of everything (< 2 minutes; scripts/test.sh runs it).
 # --report-only: only `report` at scale (a storm recorded to ~1 GB, then report text/JSON/HTML
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
   case "$a" in
     --quick|--json|--report-only) args+=("$a") ;;
     --report-before) [ $# -gt 0 ] || die "--report-before needs a connreset binary"; args+=("$a" "$(realpath "$1")"); shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $a (expected --quick, --json, --report-only, --report-before BINARY)" ;;
   esac
 done
