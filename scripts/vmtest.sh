@@ -34,10 +34,12 @@ for a in "$@"; do
 done
 
 kernels=("$@")
-# 5.10 is not in the default set yet: there, trace and record fail once they have dropped their
-# privileges after attaching (every bpf() call needs CAP_BPF on 5.10 while
-# kernel.unprivileged_bpf_disabled is set: "reading the kernel counters failed: Operation not
-# permitted"). `scripts/vmtest.sh 5.10` runs it; put it back here when that is fixed.
+# 5.10 is not in the default set yet. trace and record run there after dropping their
+# privileges now (counters read from an mmapped map: 5.10 refuses bpf() to them), and auto and
+# kprobe pass 52 of 53; Enrichment.ResetBetweenTwoPods* fails there: the first of two
+# back-to-back resets takes the second's exiting client as its closer (kprobe plans key sockets
+# by address, and the slow VM lets the kernel reuse one within the pairing window).
+# `scripts/vmtest.sh 5.10` runs it; put it here when that passes.
 ((${#kernels[@]})) || kernels=(6.1 6.12)
 read -r -a families <<<"${CONNRESET_VM_FAMILIES:-auto tracepoint fentry kprobe}"
 read -r -a e2e_args <<<"${CONNRESET_E2E_ARGS:-}"
