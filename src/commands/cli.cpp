@@ -76,6 +76,15 @@ void add_tracing_options(CLI::App& cmd, TraceArgs& a, bool with_output = true) {
   cmd.add_option("--settle-ms", a.settle_ms,
                  "How long to wait for the other end of a reset before reporting it")
       ->check(CLI::Range(10u, 60000u));
+  cmd.add_option("--max-closed", a.live.correlator.max_closed,
+                 "Closed sockets kept to name the closed end of later RSTs (TIME_WAIT answers); "
+                 "the oldest go first. Bounds the memory in a reset storm")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 24))
+      ->capture_default_str();
+  cmd.add_option("--closed-keep-ms", a.closed_keep_ms,
+                 "How long a closed socket is kept at most (see --max-closed)")
+      ->check(CLI::Range(1000u, 600'000u))
+      ->capture_default_str();
   cmd.add_option("--loop-threshold", a.loop_threshold,
                  "Calls after recv() returned 0 or an error before that is reported as a finding")
       ->check(CLI::Range(2u, 1u << 30));

@@ -21,6 +21,7 @@ struct TraceArgs {
   std::string cgroup_arg;  // id or path under /sys/fs/cgroup
   std::string probes = "auto";
   uint32_t settle_ms = 500;
+  uint32_t closed_keep_ms = 10'000;  // --closed-keep-ms; the count is live.correlator.max_closed
   uint32_t loop_threshold = kDefaultLoopThreshold;
   std::string user = "nobody";  // --user: who the process becomes after attaching
   sandbox::RunAs run_as;        // resolved from `user` by resolve_trace_args

@@ -120,6 +120,7 @@ std::string resolve_trace_args(TraceArgs& args) {
   if (!format) return "-o " + args.output + ": expected text, json or columns";
   args.format = *format;
   args.live.correlator.settle_ns = static_cast<uint64_t>(args.settle_ms) * 1'000'000;
+  args.live.correlator.closed_grace_ns = static_cast<uint64_t>(args.closed_keep_ms) * 1'000'000;
   args.live.correlator.lifecycle = args.all;
   args.live.correlator.loop_threshold = args.loop_threshold;
   args.live.tracer.loop_report_first = args.loop_threshold;

@@ -86,6 +86,7 @@ void Correlator::lru_push_back(Socket& s) {
 }
 
 void Correlator::erase_socket(std::unordered_map<uint64_t, Socket>::iterator it) {
+  if (it->second.closed_ns) --closed_count_;
   lru_unlink(it->second);
   sockets_.erase(it);
 }
@@ -318,6 +319,7 @@ void Correlator::on_state(const Event& ev) {
     s.close.reset();
     s.calls.reset();
     s.fin_received_ns = 0;
+    if (s.closed_ns) --closed_count_;
     s.closed_ns = 0;
   }
   s.prev_state = ev.old_state;
@@ -336,7 +338,9 @@ void Correlator::on_state(const Event& ev) {
   if (ev.state == tcp::kClose) report_final_findings(s);
   if (ev.state == tcp::kClose && !s.closed_ns) {
     s.closed_ns = ev.ts_ns;
+    ++closed_count_;
     closed_.emplace_back(ev.ts_ns, ev.cookie);
+    if (closed_count_ > options_.max_closed) expire_closed(0);
   }
   if (options_.lifecycle) {
     std::optional<TaskRef> owner;
@@ -433,11 +437,26 @@ void Correlator::tick(uint64_t now_ns) {
       ++it;
     }
   }
-  // sockets that ended long ago can no longer be part of a pending reset
-  while (!closed_.empty() && closed_.front().first + options_.closed_grace_ns < now_ns) {
-    auto it = sockets_.find(closed_.front().second);
-    if (it != sockets_.end() && it->second.closed_ns == closed_.front().first) erase_socket(it);
+  expire_closed(now_ns);
+}
+
+// Oldest closed sockets first: those closed more than closed_grace_ns before now_ns, then any
+// beyond max_closed (now_ns 0: only the count). A socket a pending reset refers to stays until
+// the reset is reported (re-queued; pending resets are bounded by max_pending).
+void Correlator::expire_closed(uint64_t now_ns) {
+  for (size_t budget = closed_.size(); budget > 0 && !closed_.empty(); --budget) {
+    const auto [closed_ns, cookie] = closed_.front();
+    const bool too_old = now_ns && closed_ns + options_.closed_grace_ns < now_ns;
+    if (!too_old && closed_count_ <= options_.max_closed) break;
     closed_.pop_front();
+    auto it = sockets_.find(cookie);
+    if (it == sockets_.end() || it->second.closed_ns != closed_ns) continue;  // gone or reused
+    if (!too_old && pending_by_cookie_.count(cookie)) {
+      closed_.emplace_back(closed_ns, cookie);
+      continue;
+    }
+    if (!too_old) ++stats_.closed_evicted;
+    erase_socket(it);
   }
 }
 

@@ -17,7 +17,11 @@ namespace connreset {
 struct CorrelatorOptions {
   uint64_t settle_ns = 500'000'000;      // wait this long for the other end / the app's recv()
   uint64_t pair_window_ns = 2'000'000'000;  // an RST's send and receipt are at most this far apart
-  uint64_t closed_grace_ns = 10'000'000'000;  // keep closed sockets this long (late events)
+  // Closed sockets are kept to name the closed end of later RSTs (a TIME_WAIT socket answering,
+  // late events): this long at most (--closed-keep-ms) and this many at most (--max-closed), the
+  // oldest going first. In a reset storm they are most of the table: the count bounds the memory.
+  uint64_t closed_grace_ns = 10'000'000'000;
+  size_t max_closed = 65'536;
   size_t max_sockets = 200'000;
   size_t max_pending = 10'000;
   bool lifecycle = false;  // report every state change (trace --all)
@@ -30,6 +34,7 @@ struct CorrelatorStats {
   uint64_t events = 0;
   uint64_t resets = 0;
   uint64_t sockets_evicted = 0;  // dropped by the size bound (not normal expiry)
+  uint64_t closed_evicted = 0;   // closed sockets dropped by --max-closed before --closed-keep-ms
   uint64_t pending_dropped = 0;
   uint64_t findings = 0;
   size_t sockets_tracked = 0;
@@ -137,6 +142,7 @@ class Correlator {
   void report_final_findings(Socket& s);
   std::optional<TaskRef> owner_of(uint64_t cookie) const;
   void evict_if_full();
+  void expire_closed(uint64_t now_ns);
 
   CorrelatorOptions options_;
   CorrelatorOutput& out_;
@@ -155,6 +161,7 @@ class Correlator {
   std::unordered_multimap<TupleKey, PendingIt, TupleKeyHash> awaiting_received_;  // sent only
   uint64_t pending_seq_ = 0;
   std::deque<std::pair<uint64_t, uint64_t>> closed_;  // (closed_ns, cookie), oldest first
+  size_t closed_count_ = 0;  // sockets in sockets_ with closed_ns set
   CorrelatorStats stats_;
 };
 

@@ -297,6 +297,48 @@ TEST_F(CorrelatorTest, ClosedSocketsExpireAfterGrace) {
   EXPECT_EQ(c.stats().sockets_tracked, 0u);
 }
 
+// A reset storm closes sockets faster than closed_grace_ns expires them: --max-closed bounds
+// them, the oldest first, and open sockets are not touched.
+TEST_F(CorrelatorTest, ClosedSocketsAreBoundedByCount_OldestFirst_OpenOnesKept) {
+  opts.max_closed = 100;
+  Correlator c(opts, out);
+  const Conn open_sock{5'000'000, ep(3000), ep(4000)};
+  c.on_event(state(1, open_sock, client, tcp::kSynSent, tcp::kEstablished));
+  for (uint64_t i = 1; i <= 1000; ++i) {
+    const Conn s{i, ep(1000), ep(static_cast<uint16_t>(2000 + i))};
+    c.on_event(state(10 * i, s, client, tcp::kClose, tcp::kSynSent));
+    c.on_event(state(10 * i + 1, s, client, tcp::kSynSent, tcp::kClose));
+  }
+  EXPECT_EQ(c.stats().sockets_tracked, 101u);  // the 100 most recently closed and the open one
+  EXPECT_EQ(c.stats().closed_evicted, 900u);
+  EXPECT_EQ(c.stats().sockets_evicted, 0u);
+  c.tick(10'000 + 1);  // age expiry keeps what the count kept
+  EXPECT_EQ(c.stats().sockets_tracked, 101u);
+}
+
+// A closed socket a pending reset refers to stays until the reset is reported.
+TEST_F(CorrelatorTest, ClosedSocketOfAPendingReset_OutlivesTheCountBound) {
+  opts.max_closed = 10;
+  Correlator c(opts, out);
+  feed(c, {
+              state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent),
+              state(2 * kMs, server_sock, server, tcp::kListen, tcp::kSynRecv),
+              rst_received(10 * kMs, client_sock, server),
+              abort_on_close(10 * kMs + 500, server_sock, server, 4096),
+              state(10 * kMs + 600, server_sock, server, tcp::kFinWait1, tcp::kClose),
+          });
+  for (uint64_t i = 1; i <= 100; ++i) {
+    const Conn s{1000 + i, ep(5000), ep(static_cast<uint16_t>(6000 + i))};
+    c.on_event(state(11 * kMs + i, s, client, tcp::kSynSent, tcp::kClose));
+  }
+  EXPECT_LE(c.stats().sockets_tracked, 10u + 2u);  // + the two ends of the pending reset
+  c.tick(10 * kMs + opts.settle_ns + 1);
+  ASSERT_EQ(out.resets.size(), 1u);
+  ASSERT_TRUE(out.resets[0].closer) << "the sender's closed socket was dropped while its reset was pending";
+  ASSERT_TRUE(out.resets[0].sender);
+  EXPECT_EQ(out.resets[0].sender->pid, 4100u);
+}
+
 TEST_F(CorrelatorTest, LifecycleEvents_OnlyWhenAsked) {
   Correlator quiet(opts, out);
   quiet.on_event(state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent));
