@@ -134,12 +134,16 @@ std::vector<std::byte> encode_header(const Meta& meta, uint16_t event_version) {
 std::vector<std::byte> encode_record(RecordKind kind, std::span<const std::byte> payload) {
   std::vector<std::byte> out;
   out.reserve(kFrameSize + payload.size());
+  append_record(out, kind, payload);
+  return out;
+}
+
+void append_record(std::vector<std::byte>& out, RecordKind kind, std::span<const std::byte> payload) {
   put_u32(out, static_cast<uint32_t>(payload.size()));
   const std::byte kind_and_pad[4] = {static_cast<std::byte>(kind), {}, {}, {}};
   out.insert(out.end(), kind_and_pad, kind_and_pad + 4);
   put_u32(out, crc32(payload, crc32(kind_and_pad)));
   out.insert(out.end(), payload.begin(), payload.end());
-  return out;
 }
 
 std::vector<std::byte> encode_totals(const KernelTotals& t) {

@@ -57,6 +57,8 @@ uint32_t crc32(std::span<const std::byte> data, uint32_t crc = 0);
 
 std::vector<std::byte> encode_header(const Meta& meta, uint16_t event_version);
 std::vector<std::byte> encode_record(RecordKind kind, std::span<const std::byte> payload);
+// The same, appended to out (the writer's batch: no allocation per record).
+void append_record(std::vector<std::byte>& out, RecordKind kind, std::span<const std::byte> payload);
 std::vector<std::byte> encode_totals(const KernelTotals& t);
 std::optional<KernelTotals> decode_totals(std::span<const std::byte> payload);
 

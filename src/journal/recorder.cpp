@@ -42,6 +42,15 @@ void Recorder::event(const Event& ev) {
   }
 }
 
+void Recorder::flush() {
+  if (!error_.empty()) return;
+  try {
+    writer_.flush();
+  } catch (const WriterError& e) {
+    error_ = e.what();
+  }
+}
+
 void Recorder::counters(const RunStats& stats) {
   const KernelTotals t{stats.events, stats.lost, stats.call_table_full};
   if (t.events == last_totals_.events && t.lost == last_totals_.lost &&

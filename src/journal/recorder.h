@@ -21,6 +21,7 @@ class Recorder : public EventObserver, public Sink {
   void reset(const Explanation&) override {}
   void event(const Event& ev) override;
   void counters(const RunStats& stats) override;
+  void flush() override;  // the batch of one ring-buffer poll, in one write()
 
   uint64_t events_written() const { return events_written_; }
   uint64_t events_skipped() const { return events_skipped_; }

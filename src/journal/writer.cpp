@@ -206,7 +206,25 @@ void Writer::delete_old_files() {
 }
 
 void Writer::write_all(std::span<const std::byte> bytes) {
-  // one write() per record; a loop only for the rare short write
+  flush();
+  write_out(bytes);
+  file_bytes_ += bytes.size();
+  stats_.bytes += bytes.size();
+}
+
+void Writer::flush() {
+  if (batch_.empty() || fd_ < 0) return;
+  try {
+    write_out(batch_);
+  } catch (const WriterError&) {
+    batch_.clear();  // not retried: the recorder stops at the first write error
+    throw;
+  }
+  batch_.clear();
+}
+
+void Writer::write_out(std::span<const std::byte> bytes) {
+  // one write() per batch; a loop only for the rare short write
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
@@ -218,16 +236,18 @@ void Writer::write_all(std::span<const std::byte> bytes) {
     }
     done += static_cast<size_t>(n);
   }
-  file_bytes_ += bytes.size();
-  stats_.bytes += bytes.size();
   dirty_ = true;
 }
 
 void Writer::append(RecordKind kind, std::span<const std::byte> payload) {
   if (fd_ < 0) throw WriterError("journal not open");
-  const std::vector<std::byte> rec = encode_record(kind, payload);
-  if (file_bytes_ + rec.size() > options_.max_file_bytes && file_bytes_ > 0) reopen();
-  write_all(rec);
+  const size_t size = kFrameSize + payload.size();
+  if (file_bytes_ + size > options_.max_file_bytes && file_bytes_ > 0) reopen();
+  if (batch_.capacity() < kBatchBytes) batch_.reserve(kBatchBytes + size);
+  append_record(batch_, kind, payload);
+  file_bytes_ += size;  // counted as written: rotation and stats see the batch too
+  stats_.bytes += size;
+  if (batch_.size() >= kBatchBytes) flush();
   ++stats_.records;
   if (kind == RecordKind::Event) {
     ++stats_.events;
@@ -243,6 +263,7 @@ void Writer::reopen() {
 std::string Writer::sync_if_due(uint64_t now_ns) {
   if (fd_ < 0 || now_ns - last_sync_ns_ < options_.sync_interval_ns) return "";
   last_sync_ns_ = now_ns;
+  flush();
   if (dirty_) {
     if (fdatasync(fd_) != 0) throw WriterError(errno_text("fdatasync failed on", current_path()));
     dirty_ = false;
@@ -267,12 +288,11 @@ std::string Writer::sync_if_due(uint64_t now_ns) {
 std::string Writer::close_current(bool clean) {
   if (fd_ < 0) return "";
   std::string err;
-  if (clean) {
-    try {
-      write_all(encode_record(RecordKind::End, {}));
-    } catch (const WriterError& e) {
-      err = e.what();  // the file stays readable; the reader reports the missing end record
-    }
+  try {
+    flush();
+    if (clean) write_all(encode_record(RecordKind::End, {}));
+  } catch (const WriterError& e) {
+    err = e.what();  // the file stays readable; the reader reports the missing end record
   }
   if (fdatasync(fd_) != 0 && err.empty()) err = errno_text("fdatasync failed on", current_path());
   // close() can report a deferred write error (NFS, quota): it is the last word on the data

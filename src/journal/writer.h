@@ -8,6 +8,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "journal/format.h"
 
@@ -40,9 +41,12 @@ class WriterError : public std::runtime_error {
 };
 
 // Append-only journal files in one directory (0700), each 0600 with its own
-// header. Every record goes to the kernel in one write() as it arrives - no
-// user-space buffer - so kill -9 loses at most the record being written;
-// fdatasync runs on a timer, at rotation and at close.
+// header. Records are batched in user space and go to the kernel in one write()
+// per flush(): the recorder flushes after every poll of the ring buffer (<= 100 ms)
+// and a batch never grows past kBatchBytes. kill -9 loses at most that batch - as it
+// loses the records still queued in the kernel's ring buffer - instead of one
+// write() per event costing a syscall each in a reset storm. fdatasync runs on a
+// timer, at rotation and at close, each after a flush.
 //
 // The directory is opened once, before privileges are dropped, and every
 // file is created, listed and deleted relative to that handle (openat,
@@ -64,6 +68,9 @@ class Writer {
   // Opens the first file. meta.sequence and clock are filled in per file.
   void open(const Meta& meta);
   void append(RecordKind kind, std::span<const std::byte> payload);
+  // Writes the batched records out (one write()); throws WriterError if that failed.
+  void flush();
+  static constexpr size_t kBatchBytes = 64 << 10;
   // Closes the current file and starts the next one (SIGHUP, rotation).
   void reopen();
   // fdatasync when due; and whether the file or the directory was deleted
@@ -86,7 +93,8 @@ class Writer {
   // clean: end record first. Returns "" or what failed (the fd is closed either way).
   std::string close_current(bool clean);
   void delete_old_files();
-  void write_all(std::span<const std::byte> bytes);
+  void write_all(std::span<const std::byte> bytes);  // flushes the batch first
+  void write_out(std::span<const std::byte> bytes);  // one write(), counted nowhere
   std::map<uint64_t, ino_t> files_in_dir() const;
 
   WriterOptions options_;
@@ -96,6 +104,7 @@ class Writer {
   uint64_t sequence_ = 0;
   uint64_t file_bytes_ = 0;
   bool dirty_ = false;
+  std::vector<std::byte> batch_;  // records appended since the last flush()
   uint64_t last_sync_ns_ = 0;
   WriterStats stats_;
   std::string note_;

@@ -79,6 +79,10 @@ TEST(JournalWriter, Reopen_StartsANewFileAndEndsTheOldOneCleanly) {
   bool ended = false;
   EXPECT_EQ(events_in(tmp.file(journal::file_name(1)), &ended), 1u);
   EXPECT_TRUE(ended);
+  // batched: nothing of the open file's records is on disk before a flush (the recorder
+  // flushes after every poll of the ring buffer)
+  EXPECT_EQ(events_in(tmp.file(journal::file_name(2)), &ended), 0u);
+  w.flush();
   // still open: readable up to here, without the end record
   EXPECT_EQ(events_in(tmp.file(journal::file_name(2)), &ended), 2u);
   EXPECT_FALSE(ended);
