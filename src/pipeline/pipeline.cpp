@@ -50,6 +50,7 @@ void Pipeline::on_event(const Event& ev) {
 void Pipeline::tick(uint64_t now_ns) {
   last_ts_ns_ = std::max(last_ts_ns_, now_ns);
   correlator_.tick(now_ns);
+  for (Sink* s : sinks_) s->flush();
 }
 
 void Pipeline::update_kernel_counters(uint64_t events, uint64_t lost, uint64_t call_table_full) {

@@ -38,13 +38,11 @@ void ColumnsSink::begin(const RunInfo& info) {
 
 void ColumnsSink::reset(const Explanation& x) {
   std::fprintf(out_, "%s\n", columns_line(x, clock_).c_str());
-  std::fflush(out_);
 }
 
 void ColumnsSink::finding(const Finding& f) {
   std::fprintf(out_, "# %s finding %s %s %s <-> %s\n", clock_hms_ms(clock_.to_wall_ns(f.first_ns)).c_str(),
                f.kind.c_str(), task_label(f.task).c_str(), f.local.str().c_str(), f.remote.str().c_str());
-  std::fflush(out_);
 }
 
 void ColumnsSink::warning(const std::string& text) {

@@ -16,6 +16,8 @@ class ColumnsSink : public Sink {
   void reset(const Explanation& x) override;
   void finding(const Finding& f) override;
   void warning(const std::string& text) override;
+  void end(const RunStats&) override { flush(); }
+  void flush() override { std::fflush(out_); }
 
  private:
   std::FILE* out_;

@@ -2,6 +2,7 @@
 
 #include "common/host.h"
 #include "sinks/json_format.h"
+#include "sinks/json_line.h"
 
 namespace connreset {
 
@@ -12,16 +13,24 @@ void JsonSink::line(nlohmann::json j) {
   const std::string s = dump_line(j);
   std::fputs(s.c_str(), out_);
   std::fputc('\n', out_);
-  std::fflush(out_);
 }
+
+void JsonSink::flush() { std::fflush(out_); }
 
 void JsonSink::begin(const RunInfo& info) {
   clock_ = info.clock;
   host_ = info.hostname;
   line(meta_to_json(info));
+  flush();
 }
 
-void JsonSink::reset(const Explanation& x) { line(reset_to_json(x, clock_)); }
+// Written directly, not through a json tree: one line per reset in a storm (json_line.h).
+void JsonSink::reset(const Explanation& x) {
+  buf_.clear();
+  append_reset_line(buf_, x, clock_, host_);
+  buf_ += '\n';
+  std::fwrite(buf_.data(), 1, buf_.size(), out_);
+}
 
 void JsonSink::lifecycle(const LifecycleEvent& ev) { line(lifecycle_to_json(ev, clock_)); }
 
@@ -29,8 +38,12 @@ void JsonSink::finding(const Finding& f) { line(finding_to_json(f, clock_)); }
 
 void JsonSink::warning(const std::string& text) {
   line(nlohmann::json{{"schema", kJsonSchema}, {"type", "warning"}, {"message", text}});
+  flush();
 }
 
-void JsonSink::end(const RunStats& stats) { line(stats_to_json(stats)); }
+void JsonSink::end(const RunStats& stats) {
+  line(stats_to_json(stats));
+  flush();
+}
 
 }  // namespace connreset

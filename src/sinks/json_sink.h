@@ -17,12 +17,14 @@ class JsonSink : public Sink {
   void finding(const Finding& f) override;
   void warning(const std::string& text) override;
   void end(const RunStats& stats) override;
+  void flush() override;
 
  private:
   void line(nlohmann::json j);  // adds `host`: every line says which node it is from
   std::FILE* out_;
   std::string host_;
   ClockMap clock_;
+  std::string buf_;  // the reset line being written, reused
 };
 
 }  // namespace connreset

@@ -40,6 +40,9 @@ class Sink {
   virtual void finding(const Finding&) {}
   virtual void warning(const std::string&) {}
   virtual void end(const RunStats&) {}
+  // Called after each batch of events (every poll of the ring buffer, <= 100 ms apart): sinks
+  // that write a stream flush it here, not once per line (a write(2) per reset in a storm).
+  virtual void flush() {}
 };
 
 }  // namespace connreset

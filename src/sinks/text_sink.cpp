@@ -95,7 +95,6 @@ std::string render_text(const Finding& f, const ClockMap& clock) {
 
 void TextSink::finding(const Finding& f) {
   std::fputs(render_text(f, clock_).c_str(), out_);
-  std::fflush(out_);
 }
 
 void TextSink::begin(const RunInfo& info) {
@@ -108,7 +107,6 @@ void TextSink::begin(const RunInfo& info) {
 
 void TextSink::reset(const Explanation& x) {
   std::fputs(render_text(x, clock_).c_str(), out_);
-  std::fflush(out_);
 }
 
 void TextSink::lifecycle(const LifecycleEvent& ev) {
@@ -119,7 +117,6 @@ void TextSink::lifecycle(const LifecycleEvent& ev) {
                tcp_state_name(e.state).c_str(), who.c_str(), e.local.str().c_str(),
                e.remote.str().c_str(),
                e.unread ? ("  unread=" + std::to_string(e.unread)).c_str() : "");
-  std::fflush(out_);
 }
 
 void TextSink::warning(const std::string& text) {
@@ -128,7 +125,7 @@ void TextSink::warning(const std::string& text) {
 }
 
 void TextSink::end(const RunStats& st) {
-  if (!verbose_) return;
+  if (!verbose_) return flush();
   std::fprintf(out_, "connreset: %s resets explained, %s findings, %s events, %s lost%s\n",
                thousands(st.resets).c_str(), thousands(st.findings).c_str(), thousands(st.events).c_str(),
                thousands(st.lost).c_str(),

@@ -15,6 +15,7 @@ class TextSink : public Sink {
   void finding(const Finding& f) override;
   void warning(const std::string& text) override;
   void end(const RunStats& stats) override;
+  void flush() override { std::fflush(out_); }
 
  private:
   std::FILE* out_;

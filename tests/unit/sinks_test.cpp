@@ -6,6 +6,7 @@
 #include "explain/explainer.h"
 #include "sinks/columns_sink.h"
 #include "sinks/json_format.h"
+#include "sinks/json_line.h"
 #include "sinks/text_sink.h"
 #include "unit/event_builder.h"
 
@@ -92,6 +93,57 @@ TEST(Json, InvalidUtf8InProcessNamesDoesNotThrow) {
   EXPECT_NO_THROW(parsed = nlohmann::json::parse(line));
   EXPECT_EQ(parsed["type"], "reset");
   EXPECT_EQ(line.find('\n'), std::string::npos);
+}
+
+// trace --json writes reset lines directly (json_line.h): byte for byte what the json tree
+// gives, for every shape a reset takes (remote sender, pods, linger, hostile and non-UTF-8 names).
+std::string tree_line(const Explanation& x, const ClockMap& clock, const std::string& host) {
+  nlohmann::json j = reset_to_json(x, clock);
+  j["host"] = host;
+  return dump_line(j);
+}
+
+std::string direct_line(const Explanation& x, const ClockMap& clock, const std::string& host) {
+  std::string out;
+  append_reset_line(out, x, clock, host);
+  return out;
+}
+
+TEST(Json, DirectResetLine_IsByteForByteTheTreesLine) {
+  std::vector<Explanation> cases;
+  cases.push_back(sample());
+  cases.push_back(sample("bad\xff\xfe"));
+  cases.push_back(sample("q\"uo\\te\x01\x1f\t\x7f"));
+  cases.push_back(sample("caf\xc3\xa9"));
+  {
+    ResetCase c;
+    c.received = rst_received(1, Conn{22, ep(40000), ep(80, 0x0a000001)}, task(1, "x"));
+    cases.push_back(explain(c));
+  }
+  {
+    Explanation x = sample();
+    Workload w;
+    w.pod = PodRef{"6f1c2b3a-4d5e-4f60-8a9b-0c1d2e3f4a5b", "shop", ""};
+    w.container = ContainerRef{std::string(64, 'a'), "", "app"};
+    x.workloads.emplace(4121, std::make_shared<const Workload>(w));
+    x.workloads.emplace(4100, std::make_shared<const Workload>(w));
+    x.linger = Linger{true, 0.5};
+    x.unread_bytes = 7;
+    x.reset.actor = task(4100, "python3");
+    x.reset.closer->exiting = true;
+    cases.push_back(x);
+  }
+  {
+    ResetCase c;
+    c.sent = no_socket_reply(5 * kMs, ep(80), ep(40000), tcp::kSegSyn, task(0, "swapper/0"));
+    c.ts_ns = 5 * kMs;
+    cases.push_back(explain(c));
+  }
+  const ClockMap clock{1'700'000'000'000'000'000};
+  for (const Explanation& x : cases) {
+    EXPECT_EQ(direct_line(x, clock, "node-1"), tree_line(x, clock, "node-1"));
+    EXPECT_EQ(direct_line(x, ClockMap{0}, "h\"ost"), tree_line(x, ClockMap{0}, "h\"ost"));
+  }
 }
 
 TEST(Text, BlockNamesBothEndsTheCauseAndTheFix) {

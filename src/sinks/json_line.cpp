@@ -1,0 +1,248 @@
+#include "sinks/json_line.h"
+
+#include <charconv>
+
+#include "common/names.h"
+#include "sinks/json_format.h"
+
+namespace connreset {
+
+// A comma before every value but the first of its object/array; none right after a key.
+void JsonWriter::before_value() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  const uint64_t bit = uint64_t{1} << depth_;
+  if (!(first_ & bit)) out_ += ',';
+  first_ &= ~bit;
+}
+
+JsonWriter& JsonWriter::open() {
+  before_value();
+  out_ += '{';
+  first_ |= uint64_t{1} << ++depth_;
+  return *this;
+}
+
+JsonWriter& JsonWriter::close() {
+  --depth_;
+  out_ += '}';
+  return *this;
+}
+
+JsonWriter& JsonWriter::open_array() {
+  before_value();
+  out_ += '[';
+  first_ |= uint64_t{1} << ++depth_;
+  return *this;
+}
+
+JsonWriter& JsonWriter::close_array() {
+  --depth_;
+  out_ += ']';
+  return *this;
+}
+
+JsonWriter& JsonWriter::key(std::string_view k) {
+  before_value();
+  escaped(k);
+  out_ += ':';
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::str(std::string_view s) {
+  before_value();
+  escaped(s);
+  return *this;
+}
+
+// As nlohmann's dump (ensure_ascii off): '"', '\\' and control bytes escaped, \u00xx in lower
+// case for those without a short form. Anything not ASCII goes through nlohmann itself, which
+// replaces bytes that are not UTF-8 (rare: process names and the texts are ASCII).
+void JsonWriter::escaped(std::string_view s) {
+  for (const char ch : s) {
+    if (static_cast<unsigned char>(ch) >= 0x80) {
+      out_ += dump_line(nlohmann::json(std::string(s)));
+      return;
+    }
+  }
+  out_ += '"';
+  size_t plain = 0;  // start of the run of bytes that need no escape, appended in one go
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out_.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"': out_ += "\\\""; break;
+      case '\\': out_ += "\\\\"; break;
+      case '\b': out_ += "\\b"; break;
+      case '\f': out_ += "\\f"; break;
+      case '\n': out_ += "\\n"; break;
+      case '\r': out_ += "\\r"; break;
+      case '\t': out_ += "\\t"; break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out_ += "\\u00";
+        out_ += kHex[c >> 4];
+        out_ += kHex[c & 0xF];
+      }
+    }
+  }
+  out_.append(s.data() + plain, s.size() - plain);
+  out_ += '"';
+}
+
+JsonWriter& JsonWriter::num(uint64_t v) {
+  before_value();
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+
+JsonWriter& JsonWriter::num(int64_t v) {
+  before_value();
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+
+JsonWriter& JsonWriter::boolean(bool b) {
+  before_value();
+  out_ += b ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::null() {
+  before_value();
+  out_ += "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::raw(std::string_view json_text) {
+  before_value();
+  out_ += json_text;
+  return *this;
+}
+
+namespace {
+
+// The fields of reset_to_json (json_format.cpp), in sorted key order.
+
+void endpoint(JsonWriter& w, const Endpoint& e) {
+  w.open().key("addr").str(e.address()).key("port").num(uint64_t{e.port}).close();
+}
+
+void container_pod(JsonWriter& w, const Workload* wl) {
+  w.key("container");
+  if (wl && wl->container) {
+    const ContainerRef& c = *wl->container;
+    w.open().key("id").str(c.id).key("name");
+    c.name.empty() ? w.null() : w.str(c.name);
+    w.key("runtime");
+    c.runtime.empty() ? w.null() : w.str(c.runtime);
+    w.close();
+  } else {
+    w.null();
+  }
+}
+
+void pod(JsonWriter& w, const Workload* wl) {
+  w.key("pod");
+  if (wl && wl->pod) {
+    const PodRef& p = *wl->pod;
+    w.open().key("name");
+    p.name.empty() ? w.null() : w.str(p.name);
+    w.key("namespace");
+    p.ns.empty() ? w.null() : w.str(p.ns);
+    w.key("uid").str(p.uid).close();
+  } else {
+    w.null();
+  }
+}
+
+// task_json + workload_fields (+ netns for the sender and the receiver)
+void party(JsonWriter& w, const std::optional<TaskRef>& t, const Workload* wl, std::optional<uint32_t> netns) {
+  if (!t) {
+    w.null();
+    return;
+  }
+  w.open().key("cgroup").num(t->cgroup).key("comm").str(t->comm);
+  container_pod(w, wl);
+  if (netns) w.key("netns").num(*netns);
+  w.key("pid").num(t->pid);
+  pod(w, wl);
+  w.key("tid").num(t->tid).close();
+}
+
+}  // namespace
+
+void append_reset_line(std::string& out, const Explanation& x, const ClockMap& clock, std::string_view host) {
+  const ResetCase& c = x.reset;
+  JsonWriter w(out);
+  w.open();
+  w.key("actor");
+  party(w, c.actor, x.workload_of(c.actor), std::nullopt);
+  w.key("advice").str(x.advice);
+  w.key("cause").str(cause_id(x.cause));
+  w.key("closer");
+  if (c.closer) {
+    const Workload* wl = x.workload_of(c.closer->task);
+    w.open().key("comm").str(c.closer->task.comm);
+    container_pod(w, wl);
+    w.key("exiting").boolean(c.closer->exiting).key("kind").str(c.closer->kind).key("pid").num(c.closer->task.pid);
+    pod(w, wl);
+    w.close();
+  } else {
+    w.null();
+  }
+  w.key("explanation").str(x.because);
+  w.key("host").str(host);
+  w.key("kernel_path").str(x.kernel_path);
+  w.key("linger");
+  if (x.linger) {
+    w.open().key("on").boolean(x.linger->on).key("seconds").raw(nlohmann::json(x.linger->seconds).dump()).close();
+  } else {
+    w.null();
+  }
+  w.key("local");
+  endpoint(w, c.local);
+  w.key("netns").num(c.netns);
+  w.key("observed").open_array();
+  for (const Observation& o : c.observed) {
+    w.open().key("call").str(o.call_name()).key("comm").str(o.task.comm).key("count").num(o.count);
+    w.key("derived").boolean(o.derived).key("first").str(rfc3339_ns(clock.to_wall_ns(o.first_ns)));
+    w.key("last").str(rfc3339_ns(clock.to_wall_ns(o.last_ns))).key("pid").num(o.task.pid);
+    w.key("result").str(o.result()).close();
+  }
+  w.close_array();
+  w.key("receiver");
+  party(w, c.receiver, x.workload_of(c.receiver), c.receiver ? x.received_netns : std::nullopt);
+  if (x.receiver_state) w.key("receiver_state").str(*x.receiver_state);
+  w.key("remote");
+  endpoint(w, c.remote);
+  w.key("rst_reason");
+  x.rst_reason.empty() ? w.null() : w.str(x.rst_reason);
+  w.key("rst_received_locally").boolean(x.rst_received_locally);
+  w.key("rst_sent_locally").boolean(x.rst_sent_locally);
+  w.key("schema").str(kJsonSchema);
+  w.key("sender");
+  party(w, c.sender, x.workload_of(c.sender), c.sender ? x.sent_netns : std::nullopt);
+  if (x.sender_state) {
+    w.key("sender_netns").num(x.sent_netns.value_or(0));
+    w.key("sender_state").str(*x.sender_state);
+  }
+  const int64_t wall = clock.to_wall_ns(c.ts_ns);
+  w.key("time").str(rfc3339_ns(wall));
+  w.key("ts_ns").num(wall);
+  w.key("type").str("reset");
+  w.key("unread_bytes");
+  x.unread_bytes ? w.num(*x.unread_bytes) : w.null();
+  w.close();
+}
+
+}  // namespace connreset

@@ -1,0 +1,44 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "explain/explanation.h"
+
+namespace connreset {
+
+// The reset line of trace/record --json written straight into a string, byte for byte what
+// dump_line(reset_to_json(x)) with "host" gives (tests/unit/sinks_test.cpp compares the two),
+// without building a json tree: in a reset storm the tree's allocations were half of
+// `trace --json`'s CPU (perf, issue #14). reset_to_json stays the definition of the fields.
+void append_reset_line(std::string& out, const Explanation& x, const ClockMap& clock, std::string_view host);
+
+// A minimal JSON object writer: keys must come in the order nlohmann::json (a std::map)
+// would print them, i.e. sorted; strings are escaped as dump_line escapes them.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+  JsonWriter& open();   // '{'
+  JsonWriter& close();  // '}'
+  JsonWriter& open_array();
+  JsonWriter& close_array();
+  JsonWriter& key(std::string_view k);
+  JsonWriter& str(std::string_view s);
+  JsonWriter& num(uint64_t v);
+  JsonWriter& num(int64_t v);
+  JsonWriter& num(uint32_t v) { return num(uint64_t{v}); }
+  JsonWriter& boolean(bool b);
+  JsonWriter& null();
+  JsonWriter& raw(std::string_view json_text);  // an already serialized value
+
+ private:
+  void before_value();
+  void escaped(std::string_view s);
+  std::string& out_;
+  uint64_t first_ = 1;  // bit d: nothing written yet at depth d
+  unsigned depth_ = 0;
+  bool after_key_ = false;
+};
+
+}  // namespace connreset
