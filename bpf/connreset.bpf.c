@@ -41,10 +41,11 @@ int BPF_PROG(tp_send_reset, const struct sock *sk, const struct sk_buff *skb, in
 	return 0;
 }
 
+/* the tracepoint passes the socket only: the RST's own flags stay unknown here */
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(tp_receive_reset, struct sock *sk)
 {
-	emit_reset_received(sk, sock_key_tracing(sk));
+	emit_reset_received(sk, NULL, sock_key_tracing(sk));
 	return 0;
 }
 
@@ -109,10 +110,19 @@ int BPF_PROG(fe_v6_send_reset, const struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
+/* 5.15+: tcp_reset(sk, skb), the RST segment included */
+SEC("fentry/tcp_reset")
+int BPF_PROG(fe_reset_skb, struct sock *sk, struct sk_buff *skb)
+{
+	emit_reset_received(sk, skb, sock_key_tracing(sk));
+	return 0;
+}
+
+/* 5.10: tcp_reset(sk) */
 SEC("fentry/tcp_reset")
 int BPF_PROG(fe_reset, struct sock *sk)
 {
-	emit_reset_received(sk, sock_key_tracing(sk));
+	emit_reset_received(sk, NULL, sock_key_tracing(sk));
 	return 0;
 }
 
@@ -192,10 +202,13 @@ int BPF_KPROBE(kp_v6_send_reset, const struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
+/* the second argument is read only where tcp_reset has one (5.15+, set by the loader) */
+const volatile bool reset_has_skb = false;
+
 SEC("kprobe/tcp_reset")
-int BPF_KPROBE(kp_reset, struct sock *sk)
+int BPF_KPROBE(kp_reset, struct sock *sk, struct sk_buff *skb)
 {
-	emit_reset_received(sk, (__u64)sk);
+	emit_reset_received(sk, reset_has_skb ? skb : NULL, (__u64)sk);
 	return 0;
 }
 

@@ -8,7 +8,7 @@
 #ifndef CONNRESET_H
 #define CONNRESET_H
 
-#define CR_EVENT_VERSION 1
+#define CR_EVENT_VERSION 2
 #define CR_COMM_LEN 16
 
 enum cr_event_type {
@@ -107,6 +107,12 @@ enum cr_phase {
 #define CR_F_HAS_SK   0x20 /* a socket was involved (not a no-socket reply) */
 #define CR_F_TW       0x40 /* the socket was a TIME_WAIT mini socket */
 
+/* cr_event.evidence: which RESET_RECEIVED evidence fields hold values */
+#define CR_EVD_SOCK   0x01 /* unacked, srtt_us, retrans, bytes_*: read from the tcp_sock */
+#define CR_EVD_TIMES  0x02 /* since_*_ms: the kernel's HZ was known (CONFIG_HZ) */
+#define CR_EVD_SEG    0x04 /* the probe saw the RST segment (rst_flags, rst_acked) */
+#define CR_EVD_NOT_RST 0x08 /* tcp_reset() ran for a local abort: the segment was data, not an RST */
+
 /* cr_event.seg_flags: TCP flags of the segment an RST answered (reply resets) */
 #define CR_TCP_FIN 0x01
 #define CR_TCP_SYN 0x02
@@ -139,10 +145,26 @@ struct cr_event {
 	unsigned char phase;       /* SOCK_CALL: enum cr_phase */
 	unsigned char probes_out;  /* keepalive/zero-window probes sent without answer */
 	unsigned char keepalive;   /* SO_KEEPALIVE on */
-	unsigned char pad[4];
+	unsigned char rst_flags;   /* RESET_RECEIVED: TCP flags of the RST itself (with CR_EVD_SEG) */
+	unsigned char evidence;    /* RESET_RECEIVED: CR_EVD_* */
+	unsigned char pad[2];
 	unsigned char laddr[16];   /* IPv4 in the first 4 bytes */
 	unsigned char raddr[16];
 	char comm[CR_COMM_LEN];
+	/*
+	 * RESET_RECEIVED: what the socket knew when the RST arrived, so that an
+	 * RST from another host can be explained from this side alone. Times are
+	 * "how long before the RST", from the kernel's per-socket jiffies stamps.
+	 */
+	unsigned int since_send_ms; /* last data sent (tcp_sock.lsndtime) */
+	unsigned int since_recv_ms; /* last data received (icsk_ack.lrcvtime) */
+	unsigned int since_ack_ms;  /* last ACK received (tcp_sock.rcv_tstamp) */
+	unsigned int unacked;       /* our bytes in flight: snd_nxt - snd_una */
+	unsigned int srtt_us;       /* smoothed RTT */
+	unsigned int retrans;       /* total_retrans */
+	unsigned int rst_acked;     /* RST with ACK: its ack_seq - snd_una */
+	unsigned long long bytes_acked;    /* our bytes the peer acknowledged, ever */
+	unsigned long long bytes_received; /* bytes the peer sent us, ever */
 };
 
 /*
@@ -183,11 +205,22 @@ CR_FIELD(call, 76, 1);
 CR_FIELD(phase, 77, 1);
 CR_FIELD(probes_out, 78, 1);
 CR_FIELD(keepalive, 79, 1);
-CR_FIELD(pad, 80, 4);
+CR_FIELD(rst_flags, 80, 1);
+CR_FIELD(evidence, 81, 1);
+CR_FIELD(pad, 82, 2);
 CR_FIELD(laddr, 84, 16);
 CR_FIELD(raddr, 100, 16);
 CR_FIELD(comm, 116, CR_COMM_LEN);
-CR_STATIC_ASSERT(sizeof(struct cr_event) == 136, "struct cr_event changed size: bump CR_EVENT_VERSION");
+CR_FIELD(since_send_ms, 132, 4);
+CR_FIELD(since_recv_ms, 136, 4);
+CR_FIELD(since_ack_ms, 140, 4);
+CR_FIELD(unacked, 144, 4);
+CR_FIELD(srtt_us, 148, 4);
+CR_FIELD(retrans, 152, 4);
+CR_FIELD(rst_acked, 156, 4);
+CR_FIELD(bytes_acked, 160, 8);
+CR_FIELD(bytes_received, 168, 8);
+CR_STATIC_ASSERT(sizeof(struct cr_event) == 176, "struct cr_event changed size: bump CR_EVENT_VERSION");
 #undef CR_FIELD
 
 /*

@@ -280,12 +280,80 @@ static __always_inline void emit_reset_sent(const struct sock *sk, const struct 
 	event_submit(e);
 }
 
-static __always_inline void emit_reset_received(const struct sock *sk, __u64 key)
+/* Jiffies -> ms with the kernel's own HZ (kconfig); callers check CONFIG_HZ first. */
+static __always_inline __u32 jiffies_to_ms(__u32 ticks)
+{
+	return (__u64)ticks * 1000 / CONFIG_HZ;
+}
+
+/*
+ * What a socket knew about its connection when an RST arrived: when data last
+ * went each way, the last ACK, our unacknowledged bytes, RTT, retransmissions.
+ * Read once per received RST (never on the recv/send paths): these are the
+ * kernel's own per-socket stamps (tcp_jiffies32), compared with jiffies now.
+ */
+static __always_inline void fill_rst_evidence(struct cr_event *e, const struct sock *sk)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	const struct inet_connection_sock *icsk = (const struct inet_connection_sock *)sk;
+	__u32 now;
+
+	if (e->state == CR_TCP_TIME_WAIT || e->state == CR_TCP_NEW_SYN_RECV)
+		return;
+	e->unacked = BPF_CORE_READ(tp, snd_nxt) - BPF_CORE_READ(tp, snd_una);
+	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3; /* stored << 3 */
+	e->retrans = BPF_CORE_READ(tp, total_retrans);
+	e->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
+	e->bytes_received = BPF_CORE_READ(tp, bytes_received);
+	e->evidence |= CR_EVD_SOCK;
+	if (!CONFIG_HZ)
+		return; /* no kernel config: jiffies have no known length */
+	now = (__u32)bpf_jiffies64();
+	e->since_send_ms = jiffies_to_ms(now - BPF_CORE_READ(tp, lsndtime));
+	e->since_recv_ms = jiffies_to_ms(now - BPF_CORE_READ(icsk, icsk_ack.lrcvtime));
+	e->since_ack_ms = jiffies_to_ms(now - BPF_CORE_READ(tp, rcv_tstamp));
+	e->evidence |= CR_EVD_TIMES;
+}
+
+/*
+ * The segment tcp_reset() was called for (fentry/kprobe on 5.15+). Normally
+ * the RST itself: its flags tell a reply to an unknown segment (bare RST)
+ * from an abort (RST|ACK), its ack_seq how much of ours the peer had. Data
+ * instead of an RST means a local abort (data after close, see KERNEL.md).
+ */
+static __always_inline void fill_rst_segment(struct cr_event *e, const struct sock *sk,
+					     const struct sk_buff *skb)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u8 flags = 0;
+	__u32 ack = 0;
+
+	if (bpf_probe_read_kernel(&flags, 1, head + th + 13)) /* flags byte of struct tcphdr */
+		return;
+	if (!(flags & CR_TCP_RST)) {
+		e->evidence |= CR_EVD_NOT_RST;
+		return;
+	}
+	e->rst_flags = flags;
+	e->evidence |= CR_EVD_SEG;
+	if ((flags & CR_TCP_ACK) && !bpf_probe_read_kernel(&ack, 4, head + th + 8))
+		e->rst_acked = bpf_ntohl(ack) - BPF_CORE_READ(tp, snd_una);
+}
+
+/* skb: the RST segment where the probe sees it, else NULL (tp_btf, 5.10's tcp_reset(sk)). */
+static __always_inline void emit_reset_received(const struct sock *sk, const struct sk_buff *skb,
+						__u64 key)
 {
 	struct cr_event *e = sock_event(CR_EV_RESET_RECEIVED, sk, key);
 
-	if (e)
-		event_submit(e);
+	if (!e)
+		return;
+	fill_rst_evidence(e, sk);
+	if (skb)
+		fill_rst_segment(e, sk, skb);
+	event_submit(e);
 }
 
 static __always_inline void emit_state(const struct sock *sk, __u64 key, int oldstate, int newstate)

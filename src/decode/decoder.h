@@ -16,7 +16,7 @@ struct DecodeError {
 
 class Decoder {
  public:
-  static constexpr size_t kRecordSize = 136;  // sizeof(struct cr_event), checked in decoder.cpp and bpf/connreset.h
+  static constexpr size_t kRecordSize = 176;  // sizeof(struct cr_event), checked in decoder.cpp and bpf/connreset.h
 
   // Returns the event, or nullopt with *error set.
   std::optional<Event> decode(std::span<const std::byte> raw, DecodeError* error) const;

@@ -48,6 +48,26 @@ struct TaskRef {
   bool operator==(const TaskRef&) const = default;
 };
 
+// What a socket knew about its connection when an RST arrived (ResetReceived only);
+// the evidence for explaining an RST whose sender is another host.
+struct RstEvidence {
+  bool socket = false;      // the tcp_sock fields below were read
+  bool times = false;       // since_*_ms are valid (the kernel's HZ was known)
+  bool segment = false;     // the probe saw the RST segment: rst_flags, rst_acked
+  bool not_rst = false;     // tcp_reset() ran for a local abort on data, not an incoming RST
+  uint32_t since_send_ms = 0;  // last data we sent, before the RST
+  uint32_t since_recv_ms = 0;  // last data we received
+  uint32_t since_ack_ms = 0;   // last ACK we received
+  uint32_t unacked = 0;        // our bytes in flight (snd_nxt - snd_una)
+  uint32_t srtt_us = 0;
+  uint32_t retrans = 0;
+  uint32_t rst_acked = 0;      // RST|ACK: its ack_seq - snd_una
+  uint8_t rst_flags = 0;       // TCP flags of the RST (segment only)
+  uint64_t bytes_acked = 0;
+  uint64_t bytes_received = 0;
+  bool operator==(const RstEvidence&) const = default;
+};
+
 struct Event {
   EventType type = EventType::StateChange;
   uint64_t ts_ns = 0;   // CLOCK_MONOTONIC
@@ -73,6 +93,7 @@ struct Event {
   uint32_t linger_ms = 0;
   bool keepalive = false;       // SO_KEEPALIVE on
   uint8_t probes_out = 0;       // unanswered keepalive/window probes
+  RstEvidence evidence;         // ResetReceived only
 
   // SockCall only
   Call call = Call::Recv;

@@ -101,9 +101,12 @@ const std::vector<LogicalProbe>& probe_table() {
          needs_kprobe({"tcp_send_active_reset", "tcp_v4_send_reset"}),
          {{"kp_v6_send_reset", "tcp_v6_send_reset"}}}}},
       {"reset_received", "every RST a local socket processes", true,
-       {{F::Tracepoint, {"tp_receive_reset"}, "tp_btf/tcp_receive_reset",
+       // fentry first where it works: it also sees the RST segment (ACK or bare), which
+       // explains RSTs from other hosts; it fires only per RST, so it costs no more
+       {{F::Fentry, {"fe_reset_skb"}, "fentry/tcp_reset (sk, skb)", needs_fentry_arity("tcp_reset", 2)},
+        {F::Tracepoint, {"tp_receive_reset"}, "tp_btf/tcp_receive_reset (no RST flags)",
          needs_tracepoint("tcp_receive_reset", "4.15")},
-        {F::Fentry, {"fe_reset"}, "fentry/tcp_reset", needs_fentry({"tcp_reset"})},
+        {F::Fentry, {"fe_reset"}, "fentry/tcp_reset (sk; no RST flags)", needs_fentry_arity("tcp_reset", 1)},
         {F::Kprobe, {"kp_reset"}, "kprobe/tcp_reset", needs_kprobe({"tcp_reset"})}}},
       {"state_change", "connect, FIN sent/received, end of connection", true,
        {{F::Tracepoint, {"tp_set_state"}, "tp_btf/inet_sock_set_state",

@@ -80,6 +80,8 @@ Tracer::Tracer(const AttachPlan& plan, const TracerOptions& opt) {
   skel_->rodata->loop_report_first = opt.loop_report_first;
   skel_->rodata->wakeup_bytes = static_cast<uint64_t>(opt.ringbuf_kib) * 1024 / 4;
   skel_->rodata->key_by_pointer = plan.uses(ProbeFamily::Kprobe);
+  // tcp_reset(sk, skb) since 5.15, tcp_reset(sk) before: read the RST segment only where it is passed
+  skel_->rodata->reset_has_skb = plan.features && plan.features->func_params("tcp_reset") == 2;
   bpf_map__set_max_entries(skel_->maps.events, opt.ringbuf_kib * 1024);
   bpf_map__set_max_entries(skel_->maps.calls, opt.max_tracked);
   bpf_map__set_max_entries(skel_->maps.tree_tasks, opt.track_tree ? opt.tree_max : 1);

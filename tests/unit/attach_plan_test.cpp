@@ -89,12 +89,22 @@ KernelFeatures kernel_6_1() {
 TEST(AttachPlan, Kernel61Auto_TracepointsWhereTheySuffice_FentryForResetsAndRecv) {
   const AttachPlan p = make_attach_plan(kernel_6_1(), FamilyChoice::Auto);
   ASSERT_TRUE(p.usable()) << p.problems.front();
-  EXPECT_EQ(entry(p, "reset_received").chosen->family, ProbeFamily::Tracepoint);
+  // fentry on tcp_reset(sk, skb) sees the RST segment (flags) where the tracepoint cannot
+  EXPECT_EQ(entry(p, "reset_received").chosen->programs.front(), "fe_reset_skb");
   EXPECT_EQ(entry(p, "reset_sent").chosen->family, ProbeFamily::Fentry);
   EXPECT_NE(entry(p, "reset_sent").why.find("6.10"), std::string::npos) << "says why the tracepoint lost";
   EXPECT_EQ(entry(p, "recv_result").chosen->programs.front(), "fx_recvmsg");
   const auto progs = p.programs();
   EXPECT_NE(std::find(progs.begin(), progs.end(), "fe_v6_send_reset"), progs.end()) << "optional v6 attached";
+}
+
+TEST(AttachPlan, Kernel510_TcpResetWithoutSkb_TracepointInAuto_OneArgumentFentryWhenForced) {
+  KernelFeatures f = kernel_6_1();
+  f.btf_funcs["tcp_reset"] = 1;
+  EXPECT_EQ(entry(make_attach_plan(f, FamilyChoice::Auto), "reset_received").chosen->programs.front(),
+            "tp_receive_reset");
+  EXPECT_EQ(entry(make_attach_plan(f, FamilyChoice::Fentry), "reset_received").chosen->programs.front(),
+            "fe_reset");
 }
 
 TEST(AttachPlan, Kernel515_RecvmsgWithNonblock_PicksTheMatchingFexit) {
