@@ -320,7 +320,11 @@ void Correlator::on_state(const Event& ev) {
     s.calls.reset();
     s.fin_received_ns = 0;
     if (s.closed_ns) --closed_count_;
+    s.opened_ns = 0;
     s.closed_ns = 0;
+  }
+  if (!s.opened_ns && (ev.state == tcp::kSynSent || (ev.state == tcp::kEstablished && ev.old_state == tcp::kSynRecv))) {
+    s.opened_ns = ev.ts_ns;
   }
   s.prev_state = ev.old_state;
   s.state = ev.state;
@@ -407,6 +411,10 @@ void Correlator::finish(Pending& p) {
     c.remote = c.received->remote;
     c.netns = c.received->netns;
     c.receiver = owner_of(c.received->cookie);
+    if (const Socket* sock = find_socket(c.received->cookie)) {
+      if (sock->fin_received_ns && sock->fin_received_ns <= c.received->ts_ns) c.receiver_fin_ns = sock->fin_received_ns;
+      c.receiver_opened_ns = sock->opened_ns;
+    }
     // prefer the task that actually got the error
     for (const Observation& o : c.observed) {
       if (!o.derived && o.on_receiver) {

@@ -98,6 +98,7 @@ class Correlator {
     std::unique_ptr<CloseInfo> close;
     std::unique_ptr<std::vector<CallTrack>> calls;  // only sockets with an EOF/error
     uint64_t fin_received_ns = 0;
+    uint64_t opened_ns = 0;  // connect() or accept()ed handshake done: the connection's age
     uint64_t last_ns = 0;
     uint64_t closed_ns = 0;
     Socket* lru_prev = nullptr;  // intrusive LRU: map nodes do not move

@@ -55,6 +55,9 @@ struct ResetCase {
   bool sender_had_peer_fin = false;  // the sending socket had received the peer's FIN before
   bool sender_had_closed = false;    // the sending side had sent its FIN (close/shutdown) before
   uint8_t sender_prev_state = 0;     // the sending socket's state before its last change (kernels without reasons)
+  // The receiving socket's history, for RSTs from another host (explain/remote.h)
+  uint64_t receiver_fin_ns = 0;     // the peer's FIN arrived then (0: not seen before the RST)
+  uint64_t receiver_opened_ns = 0;  // the connection was set up then (0: not seen)
 };
 
 // An application bug seen in what a task's calls returned (not an RST cause).

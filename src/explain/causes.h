@@ -71,6 +71,20 @@ namespace connreset {
     "tcp_validate_incoming / tcp_rcv_state_process -> RST (invalid ACK/SYN, PAWS, flags)",      \
     "look for middleboxes rewriting sequence numbers, timestamp (PAWS) problems or a peer "     \
     "bug; capture the exchange with tcpdump.")                                                  \
+  X(KeepaliveRace, "keepalive_race", true,                                                      \
+    "the peer's idle timeout closed the pooled connection as our request arrived",              \
+    "RST received (sender another host) -> tcp_reset; inferred: request after an idle time, "   \
+    "acknowledged, then reset",                                                                 \
+    "keep the client's idle timeout for pooled connections below the server's (and the load "   \
+    "balancer's), or check a connection before reuse; retry idempotent requests once on a new " \
+    "connection.")                                                                              \
+  X(PeerAborted, "peer_aborted", true,                                                          \
+    "the peer's application aborted the connection (unread data, linger 0, or died)",           \
+    "RST received (sender another host) -> tcp_reset; inferred: no FIN first, during an "       \
+    "exchange",                                                                                 \
+    "look at the peer application at that moment (crash, restart, timeout closing with unread " \
+    "data, SO_LINGER 0); run connreset on the peer or merge its journal with `connreset "       \
+    "report` for the exact cause.")                                                             \
   X(RemoteUnknown, "remote_unknown", false, "RST from a host connreset does not see",           \
     "RST received -> tcp_reset",                                                                \
     "run connreset on the peer (or `connreset record` there and merge the journals with "       \

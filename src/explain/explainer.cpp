@@ -3,6 +3,7 @@
 #include "common/escape.h"
 #include "common/names.h"
 #include "explain/causes.h"
+#include "explain/remote.h"
 
 namespace connreset {
 namespace {
@@ -63,7 +64,7 @@ Cause classify_from_socket_state(const ResetCase& c) {
 Cause classify(const ResetCase& c) {
   if (!c.sent) {
     // connect() got RST for its SYN; the kernel's answer was not seen (older kernels' tracepoint)
-    if (c.received && c.received->state == tcp::kSynSent) return Cause::ConnectionRefused;
+    if (c.received) return infer_remote(c).cause;
     return Cause::RemoteUnknown;
   }
   const Event& s = *c.sent;
@@ -168,6 +169,10 @@ std::string because_sentence(const Explanation& x) {
       return "the peer sent a segment that did not fit the connection (" +
              (x.rst_reason.empty() ? std::string("no reason given by this kernel") : x.rst_reason) +
              "); the kernel answered with RST.";
+    case Cause::KeepaliveRace:
+    case Cause::PeerAborted:
+      // inferred only: explain() takes the sentence, with its numbers, from infer_remote()
+      return std::string(cause_info(x.cause).meaning) + ".";
     case Cause::RemoteUnknown:
       return "the RST came from " + c.remote.str() +
              ", which is not traced on this host; nothing local (close, linger, state) explains it.";
@@ -200,7 +205,25 @@ Explanation explain(const ResetCase& c) {
     x.received_netns = c.received->netns;
     x.receiver_state = tcp_state_name(c.received->state);
   }
-  x.because = because_sentence(x);
+  if (!c.sent && c.received) {
+    RemoteVerdict v = infer_remote(c);
+    x.because = v.because;
+    x.inferred = x.cause != Cause::RemoteUnknown;
+    x.evidence = std::move(v.evidence);
+  } else {
+    x.because = because_sentence(x);
+    // this host sent it to a socket it does not see: name the receiver by address
+    if (c.sent && !c.received && !c.receiver) {
+      x.because += " The RST went to " + c.local.str() + " (another host, or not traced), which gets "
+                   "ECONNRESET or EPIPE there.";
+    }
+  }
+  // the catalog names the IPv4 function; an IPv6 connection went through its twin
+  if (c.local.family == 10 || c.remote.family == 10) {
+    for (size_t at = 0; (at = x.kernel_path.find("tcp_v4_send_reset", at)) != std::string::npos;) {
+      x.kernel_path.replace(at, 17, "tcp_v6_send_reset");
+    }
+  }
   return x;
 }
 

@@ -8,6 +8,7 @@
 #include "correlate/reset_case.h"
 #include "enrich/workload.h"
 #include "explain/causes.h"
+#include "explain/remote.h"
 
 namespace connreset {
 
@@ -41,6 +42,10 @@ struct Explanation {
   std::optional<uint32_t> received_netns;  // ...and arrived in
   std::optional<std::string> sender_state;    // TCP state of the sending socket (none: no socket)
   std::optional<std::string> receiver_state;  // of the receiving socket
+  // An RST from another host explained from this host's evidence alone (explain/remote.h):
+  // the cause is an inference; merging the sender's journal (`report`) replaces it.
+  bool inferred = false;
+  std::optional<RemoteEvidence> evidence;
 };
 
 }  // namespace connreset

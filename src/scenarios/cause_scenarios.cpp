@@ -334,9 +334,11 @@ ScenarioOutcome run_unknown_connection() {
 }
 
 ScenarioOutcome run_remote_injected_reset() {
-  ScenarioOutcome o = outcome("remote_unknown",
+  // inferred from the client's socket alone (no local sender); a probe that sees the bare
+  // segment says unknown_connection instead (tests/e2e/causes_test.cpp)
+  ScenarioOutcome o = outcome("forged_reset",
                               "an RST forged on the wire (as a middlebox would send) reaches the client",
-                              Cause::RemoteUnknown);
+                              Cause::PeerAborted);
   return run_pair(
       o,
       [](int fd, int) {

@@ -36,6 +36,31 @@ json party_json(const std::optional<TaskRef>& t, const Workload* w) {
   return workload_fields(task_json(t), w);
 }
 
+template <class T>
+json opt(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+// What the receiving socket knew at an RST from another host (explain/remote.h).
+json evidence_json(const RemoteEvidence& e) {
+  json j{{"state", e.state},
+         {"fin_before_send_s", opt(e.fin_before_send_s)},
+         {"since_send_s", opt(e.since_send_s)},
+         {"since_recv_s", opt(e.since_recv_s)},
+         {"since_ack_s", opt(e.since_ack_s)},
+         {"idle_before_send_s", opt(e.idle_before_send_s)},
+         {"unacked_bytes", opt(e.unacked_bytes)},
+         {"srtt_ms", opt(e.srtt_ms)},
+         {"retrans", opt(e.retrans)},
+         {"rst_flags", opt(e.rst_flags)},
+         {"rst_acked", opt(e.rst_acked)},
+         {"bytes_acked", opt(e.bytes_acked)},
+         {"bytes_received", opt(e.bytes_received)},
+         {"age_s", opt(e.age_s)},
+         {"missing", e.missing}};
+  return j;
+}
+
 // ts_ns is the instant `time` names, as ns since the Unix epoch, in trace and
 // report alike (the kernel's monotonic stamp is converted once, here).
 json time_fields(json j, uint64_t ts_ns, const ClockMap& clock) {
@@ -91,6 +116,8 @@ json reset_to_json(const Explanation& x, const ClockMap& clock) {
     j["sender_netns"] = x.sent_netns.value_or(0);
   }
   if (x.receiver_state) j["receiver_state"] = *x.receiver_state;
+  j["inferred"] = x.inferred;
+  j["evidence"] = x.evidence ? evidence_json(*x.evidence) : json(nullptr);
   j["kernel_path"] = x.kernel_path;
   j["explanation"] = x.because;
   j["advice"] = x.advice;

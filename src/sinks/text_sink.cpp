@@ -3,6 +3,7 @@
 #include "common/escape.h"
 #include "common/names.h"
 #include "explain/explainer.h"
+#include "explain/remote.h"
 
 namespace connreset {
 namespace {
@@ -58,6 +59,30 @@ std::string party_line(const Explanation& x, const ClockMap& clock) {
          "; no socket on this host processed it (remote peer, or dropped on the way)\n";
 }
 
+// The numbers an inferred cause rests on, in one line.
+std::string evidence_line(const RemoteEvidence& e) {
+  std::string s = "  evidence (inferred): state " + e.state;
+  auto add = [&s](const std::string& part) { s += ", " + part; };
+  if (e.fin_before_send_s) {
+    add(*e.fin_before_send_s >= 0 ? "peer FIN " + seconds_phrase(*e.fin_before_send_s) + " before our last send"
+                                  : "peer FIN " + seconds_phrase(-*e.fin_before_send_s) + " after our last send");
+  }
+  if (e.idle_before_send_s) add("idle " + seconds_phrase(*e.idle_before_send_s) + " before our last send");
+  if (e.since_send_s) add("RST " + seconds_phrase(*e.since_send_s) + " after it");
+  if (e.since_recv_s) add("peer data " + seconds_phrase(*e.since_recv_s) + " before the RST");
+  if (e.unacked_bytes) add(thousands(*e.unacked_bytes) + " bytes unacked");
+  if (e.bytes_acked) add(thousands(*e.bytes_acked) + " acked in all");
+  if (e.srtt_ms) {
+    char b[32];
+    std::snprintf(b, sizeof(b), "srtt %.1f ms", *e.srtt_ms);
+    add(b);
+  }
+  if (e.retrans) add(std::to_string(*e.retrans) + " retransmits");
+  add("rst " + (e.rst_flags ? *e.rst_flags : std::string("flags unknown")));
+  if (e.age_s) add("age " + seconds_phrase(*e.age_s));
+  return s + "\n";
+}
+
 }  // namespace
 
 std::string render_text(const Explanation& x, const ClockMap& clock) {
@@ -73,9 +98,13 @@ std::string render_text(const Explanation& x, const ClockMap& clock) {
     for (const Observation& o : c.observed) s += observed_line(x, o, clock);
   }
   s += "  because " + x.because + "\n";
+<<<<<<< HEAD
   s += workload_line("sender", c.sender, x.workload_of(c.sender));
   s += workload_line("receiver", c.receiver, x.workload_of(c.receiver));
   if (c.actor && (!c.sender || c.actor->pid != c.sender->pid)) s += workload_line("actor", c.actor, x.workload_of(c.actor));
+=======
+  if (x.evidence && x.inferred) s += evidence_line(*x.evidence);
+>>>>>>> 4e2819b (Explain RSTs from another host from the receiving side's evidence)
   s += "  kernel: " + x.kernel_path + "  [netns " + std::to_string(c.netns) + "]\n";
   s += "  fix: " + x.advice + "\n";
   return s;

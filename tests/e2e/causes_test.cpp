@@ -150,9 +150,20 @@ TEST_F(Causes, UnknownConnection_PeerLostItsState) {
   EXPECT_EQ(o.client_result, "ECONNRESET");
 }
 
-TEST_F(Causes, ForgedResetFromTheWire_IsRemoteUnknown) {
-  const ScenarioOutcome o = run_remote_injected_reset();
+// No local stack sent it: the cause is inferred from the client's socket alone. A bare RST
+// right after our request says "no state for this connection" where the probe sees the
+// segment; with the socket alone it is an RST without FIN during an exchange.
+TEST_F(Causes, ForgedResetFromTheWire_IsInferredFromTheReceiverAlone) {
+  ScenarioOutcome o = run_remote_injected_reset();
+  o.expected_cause = rst_segment_visible() ? "unknown_connection" : "peer_aborted";
   const Explanation x = traced(o);
+  EXPECT_TRUE(x.inferred);
+  ASSERT_TRUE(x.evidence);
+  if (rst_segment_visible()) {
+    EXPECT_EQ(x.evidence->rst_flags, "RST") << "the forged RST is bare";
+  } else {
+    EXPECT_FALSE(x.evidence->rst_flags) << "this probe cannot see the segment";
+  }
   EXPECT_FALSE(x.reset.sent.has_value()) << "no local stack sent it";
   ASSERT_TRUE(x.reset.receiver);
   EXPECT_EQ(x.reset.receiver->pid, pid(o.client_pid));

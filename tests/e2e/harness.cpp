@@ -72,6 +72,16 @@ bool LiveTest::reasons_available() const {
   return false;
 }
 
+bool LiveTest::rst_segment_visible() const {
+  for (const PlanEntry& e : session_->plan().entries) {
+    if (e.probe->name != "reset_received" || !e.chosen) continue;
+    if (e.chosen->family == ProbeFamily::Tracepoint) return false;
+    const auto& f = session_->plan().features;
+    return f && f->func_params("tcp_reset") == 2;
+  }
+  return false;
+}
+
 bool LiveTest::keys_survive_time_wait() const { return !session_->plan().uses(ProbeFamily::Kprobe); }
 
 void LiveTest::expect_reason(const Explanation& x, const std::string& reason) const {

@@ -45,6 +45,8 @@ class LiveTest : public ::testing::Test {
   // force address keys.
   bool reasons_available() const;
   bool keys_survive_time_wait() const;
+  // The plan's reset_received probe sees the RST segment itself (fentry/kprobe on tcp_reset(sk, skb)).
+  bool rst_segment_visible() const;
   // Equal to the expected reason where the plan reads reasons, empty elsewhere.
   void expect_reason(const Explanation& x, const std::string& reason) const;
 

@@ -431,7 +431,10 @@ TEST_F(MultiHostRecord, ResetSeenOnA_IsExplainedByTheCloseRecordedOnB) {
   const Ran only_a = run({CONNRESET_BINARY, "report", "--json", dir_a});
   const nlohmann::json a_alone = reset_on_port(json_lines(only_a.out), kPortB);
   ASSERT_FALSE(a_alone.is_null()) << only_a.out << only_a.err;
-  EXPECT_EQ(a_alone["cause"], "remote_unknown");
+  // A alone infers from its own socket: the peer reset during the exchange, no FIN first
+  EXPECT_EQ(a_alone["cause"], "peer_aborted");
+  EXPECT_EQ(a_alone["inferred"], true);
+  EXPECT_EQ(a_alone["evidence"]["state"], "ESTABLISHED");
   EXPECT_TRUE(a_alone["sender"].is_null());
 
   const Ran both = run({CONNRESET_BINARY, "report", "--json", "--skew-ms", "500", dir_a, dir_b});
@@ -442,7 +445,8 @@ TEST_F(MultiHostRecord, ResetSeenOnA_IsExplainedByTheCloseRecordedOnB) {
   EXPECT_EQ(hosts, 2u);
   const nlohmann::json merged = reset_on_port(lines, kPortB);
   ASSERT_FALSE(merged.is_null()) << both.out;
-  EXPECT_EQ(merged["cause"], "unread_data_at_close");
+  EXPECT_EQ(merged["cause"], "unread_data_at_close") << "the sender's real cause replaces the inference";
+  EXPECT_EQ(merged["inferred"], false);
   EXPECT_EQ(merged["receiver_host"], "host-a");
   EXPECT_EQ(merged["sender_host"], "host-b");
   EXPECT_EQ(merged["receiver"]["comm"], "cr-a-client");
