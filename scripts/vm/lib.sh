@@ -20,6 +20,9 @@
 #   CONNRESET_VM_MEM / CONNRESET_VM_SMP                     (default 2G / 2)
 #   CONNRESET_VM_APPEND   extra kernel command line words
 #   CONNRESET_VM_KEEP     1 = keep the initramfs staging dir (debugging)
+#   CONNRESET_VM_NET      TAP[,MAC]: one virtio NIC (eth0 in the guest) on the host's tap device
+#                         TAP, which the caller created (in its own network namespace); the
+#                         guest then is a second host for TCP (tests/peer); default: no NIC
 #   CONNRESET_VM_PVH      0 = boot the compressed vmlinuz through the BIOS instead of the
 #                         cached uncompressed vmlinux (PVH entry); slower, for comparison
 
@@ -574,11 +577,20 @@ vm_run_qemu() {
 	[[ $timeout =~ ^[0-9]+$ ]] || vm_die "CONNRESET_VM_TIMEOUT must be a number of seconds"
 	# console=ttyS0: all output on the serial port = qemu's stdout. panic=-1 + -no-reboot: a
 	# panic (or init exiting) ends qemu at once instead of hanging until the timeout.
-	# -nodefaults: no VGA/NIC/floppy to probe, the guest only needs loopback (and veth).
+	# -nodefaults: no VGA/NIC/floppy to probe, the guest only needs loopback (and veth), or the
+	# one NIC CONNRESET_VM_NET asks for.
 	local append="console=ttyS0 quiet panic=-1 rdinit=/init ${CONNRESET_VM_APPEND:-}"
 	local kernel=$kdir/vmlinuz
 	[[ -f $kdir/vmlinux && ${CONNRESET_VM_PVH:-1} == 1 ]] && kernel=$kdir/vmlinux
 	VM_QEMU_PIDFILE=${log%/*}/qemu.pid
+	local net=()
+	if [[ -n ${CONNRESET_VM_NET:-} ]]; then
+		local tap=${CONNRESET_VM_NET%%,*} mac=52:54:00:12:34:56
+		[[ $CONNRESET_VM_NET == *,* ]] && mac=${CONNRESET_VM_NET#*,}
+		[[ $tap =~ ^[A-Za-z0-9_.-]{1,15}$ ]] || vm_die "CONNRESET_VM_NET: bad tap name '$tap'"
+		net=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no"
+			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=")
+	fi
 	# In the background + wait: bash runs a signal trap only once a foreground command is done,
 	# but interrupts `wait` at once. `timeout` puts qemu in its own process group, so Ctrl-C
 	# does not reach it: the trap (vm_install_signal_traps) is what stops qemu.
@@ -588,7 +600,7 @@ vm_run_qemu() {
 		timeout -k 10 "$timeout" qemu-system-x86_64 \
 			-accel tcg -cpu max -m "${CONNRESET_VM_MEM:-2G}" -smp "${CONNRESET_VM_SMP:-2}" \
 			-nodefaults -no-user-config -display none -serial stdio -no-reboot \
-			-pidfile "$VM_QEMU_PIDFILE" \
+			-pidfile "$VM_QEMU_PIDFILE" "${net[@]}" \
 			-kernel "$kernel" -initrd "$initrd" -append "$append" \
 			</dev/null 2>&1 | sed -u 's/\r//g' | tee "$log"
 		exit "${PIPESTATUS[0]}"
