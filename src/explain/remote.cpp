@@ -191,7 +191,7 @@ RemoteVerdict infer_remote(const ResetCase& c) {
     v.cause = Cause::UnknownConnection;
     std::string s = peer + " has no state for this connection: it answered " + who(c) + "'s segment" +
                     (reply ? " at once (" + seconds_phrase(*ev.since_send_s) + " after it)" : "") +
-                    " with a bare RST" +
+                    (seg ? " with a bare RST" : " with an RST") +
                     (d.unacked ? ", acknowledging none of its " + thousands(d.unacked) + " bytes in flight"
                                : std::string(" (an RST that acknowledges nothing)"));
     if (idle * 1000 >= kIdleMs) {
