@@ -111,11 +111,15 @@ void reset_line(const ConnectionReport& c, const std::string& report_host, std::
   } else {
     j.null();
   }
+  // rare (RSTs from another host): the one nested object left to nlohmann
+  j.key("evidence");
+  out += x.evidence ? dump_line(evidence_to_json(*x.evidence)) : std::string("null");
   j.key("explanation").str(x.because);
   // where the reset was seen; the report's host when no journal says
   j.key("host").str(!c.receiver_host.empty() ? c.receiver_host
                     : !c.sender_host.empty() ? c.sender_host
                                              : report_host);
+  j.key("inferred").boolean(x.inferred);
   j.key("kernel_path").str(x.kernel_path);
   j.key("linger");
   if (x.linger) {

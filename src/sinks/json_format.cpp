@@ -41,8 +41,10 @@ json opt(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+}  // namespace
+
 // What the receiving socket knew at an RST from another host (explain/remote.h).
-json evidence_json(const RemoteEvidence& e) {
+json evidence_to_json(const RemoteEvidence& e) {
   json j{{"state", e.state},
          {"fin_before_send_s", opt(e.fin_before_send_s)},
          {"since_send_s", opt(e.since_send_s)},
@@ -60,6 +62,8 @@ json evidence_json(const RemoteEvidence& e) {
          {"missing", e.missing}};
   return j;
 }
+
+namespace {
 
 // ts_ns is the instant `time` names, as ns since the Unix epoch, in trace and
 // report alike (the kernel's monotonic stamp is converted once, here).
@@ -117,7 +121,7 @@ json reset_to_json(const Explanation& x, const ClockMap& clock) {
   }
   if (x.receiver_state) j["receiver_state"] = *x.receiver_state;
   j["inferred"] = x.inferred;
-  j["evidence"] = x.evidence ? evidence_json(*x.evidence) : json(nullptr);
+  j["evidence"] = x.evidence ? evidence_to_json(*x.evidence) : json(nullptr);
   j["kernel_path"] = x.kernel_path;
   j["explanation"] = x.because;
   j["advice"] = x.advice;

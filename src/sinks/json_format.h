@@ -14,6 +14,8 @@ inline constexpr const char* kJsonSchema = "connreset/1";
 // trace --json, run --json and report --json. Rendered from the Explanation alone, never from
 // the kernel records inside it (docs/architecture.md, "Stages").
 nlohmann::json reset_to_json(const Explanation& x, const ClockMap& clock);
+// A reset's `evidence` object (RSTs from another host, explain/remote.h).
+nlohmann::json evidence_to_json(const RemoteEvidence& e);
 nlohmann::json lifecycle_to_json(const LifecycleEvent& ev, const ClockMap& clock);
 nlohmann::json finding_to_json(const Finding& f, const ClockMap& clock);
 nlohmann::json meta_to_json(const RunInfo& info);
