@@ -1,6 +1,7 @@
 #include "decode/decoder.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include "connreset.h"
@@ -20,6 +21,15 @@ std::string rst_reason_name(RstReason r) {
   }
   return "OTHER";
 }
+
+size_t Decoder::record_size(uint16_t event_version) {
+  if (event_version == CR_EVENT_VERSION) return kRecordSize;
+  if (event_version == kVersionV1) return kRecordSizeV1;
+  return 0;
+}
+
+static_assert(offsetof(cr_event, since_send_ms) == 132 && Decoder::kRecordSizeV1 == 136,
+              "v1 records end at comm (+ padding)");
 
 namespace {
 
@@ -42,12 +52,18 @@ std::optional<Event> Decoder::decode(std::span<const std::byte> raw, DecodeError
     if (error) error->message = std::move(msg);
     return std::nullopt;
   };
-  if (raw.size() != sizeof(cr_event)) {
+  cr_event r{};
+  if (raw.size() == sizeof(cr_event)) {
+    std::memcpy(&r, raw.data(), sizeof(r));
+  } else if (raw.size() == kRecordSizeV1) {
+    // v1 ends at comm; what v2 put into v1's padding stays zero (no evidence)
+    std::memcpy(&r, raw.data(), offsetof(cr_event, rst_flags));
+    std::memcpy(&r.laddr, raw.data() + offsetof(cr_event, laddr),
+                offsetof(cr_event, since_send_ms) - offsetof(cr_event, laddr));
+  } else {
     return fail("record of " + std::to_string(raw.size()) + " bytes, expected " +
                 std::to_string(sizeof(cr_event)));
   }
-  cr_event r{};
-  std::memcpy(&r, raw.data(), sizeof(r));
   if (r.type < CR_EV_RESET_SENT || r.type > CR_EV_CLOSE) {
     return fail("unknown record type " + std::to_string(r.type));
   }

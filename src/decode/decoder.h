@@ -1,5 +1,6 @@
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,6 +18,13 @@ struct DecodeError {
 class Decoder {
  public:
   static constexpr size_t kRecordSize = 176;  // sizeof(struct cr_event), checked in decoder.cpp and bpf/connreset.h
+  // Version 1 records (connreset 0.1 journals): the same layout up to comm,
+  // without the remote-peer evidence; decoded with that evidence absent.
+  static constexpr size_t kRecordSizeV1 = 136;
+  static constexpr uint16_t kVersionV1 = 1;
+
+  // The record size of a known event version, 0 for an unknown one.
+  static size_t record_size(uint16_t event_version);
 
   // Returns the event, or nullopt with *error set.
   std::optional<Event> decode(std::span<const std::byte> raw, DecodeError* error) const;

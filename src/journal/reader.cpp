@@ -144,9 +144,9 @@ bool Reader::read_header() {
                 std::to_string(kFormatVersion));
     return false;
   }
-  if (event_version_ != CR_EVENT_VERSION) {
-    fail(10, "event record version " + std::to_string(event_version_) +
-                 ", this build reads version " + std::to_string(CR_EVENT_VERSION));
+  if (Decoder::record_size(event_version_) == 0) {
+    fail(10, "event record version " + std::to_string(event_version_) + ", this build reads versions " +
+                 std::to_string(Decoder::kVersionV1) + " to " + std::to_string(CR_EVENT_VERSION));
     return false;
   }
   if (meta_len > kMaxMetaSize) {
@@ -174,9 +174,10 @@ bool Reader::read_header() {
     fail(kHeaderFixedSize, err);
     return false;
   }
-  if (m->record_size != Decoder::kRecordSize) {
-    fail(kHeaderFixedSize, "event records of " + std::to_string(m->record_size) +
-                               " bytes, this build reads " + std::to_string(Decoder::kRecordSize));
+  if (m->record_size != Decoder::record_size(event_version_)) {
+    fail(kHeaderFixedSize, "event records of " + std::to_string(m->record_size) + " bytes, version " +
+                               std::to_string(event_version_) + " records have " +
+                               std::to_string(Decoder::record_size(event_version_)));
     return false;
   }
   meta_ = std::move(*m);

@@ -155,7 +155,7 @@ TEST_F(Causes, UnknownConnection_PeerLostItsState) {
 // segment; with the socket alone it is an RST without FIN during an exchange.
 TEST_F(Causes, ForgedResetFromTheWire_IsInferredFromTheReceiverAlone) {
   ScenarioOutcome o = run_remote_injected_reset();
-  o.expected_cause = rst_segment_visible() ? "unknown_connection" : "peer_aborted";
+  o.expected_cause = rst_segment_visible() ? Cause::UnknownConnection : Cause::PeerAborted;
   const Explanation x = traced(o);
   EXPECT_TRUE(x.inferred);
   ASSERT_TRUE(x.evidence);

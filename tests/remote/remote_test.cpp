@@ -142,7 +142,7 @@ TEST_P(Remote, WriteAfterPeerClose) {
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(c.send_result(10), "EPIPE") << "RST in CLOSE_WAIT: the next send fails with EPIPE";
   const Explanation x = traced(p, "write_after_peer_close");
-  EXPECT_EQ(x.cause, "write_after_peer_close") << x.because;
+  EXPECT_EQ(x.cause, Cause::WriteAfterPeerClose) << x.because;
   EXPECT_TRUE(x.inferred);
   received_by_us(x);
   if (!x.evidence) return;
@@ -165,7 +165,7 @@ TEST_P(Remote, KeepaliveRace) {
   ASSERT_TRUE(c.send_all(40));
   EXPECT_EQ(c.recv_result(3000ms), "ECONNRESET");
   const Explanation x = traced(p, "keepalive_race");
-  EXPECT_EQ(x.cause, "keepalive_race") << x.because;
+  EXPECT_EQ(x.cause, Cause::KeepaliveRace) << x.because;
   EXPECT_TRUE(x.inferred);
   received_by_us(x);
   if (!x.evidence) return;
@@ -186,7 +186,7 @@ TEST_P(Remote, PeerAborted_UnreadData) {
   ASSERT_TRUE(c.send_all(1100));
   EXPECT_EQ(c.recv_result(3000ms), "ECONNRESET");
   const Explanation x = traced(p, "peer_aborted (unread data)");
-  EXPECT_EQ(x.cause, "peer_aborted") << x.because;
+  EXPECT_EQ(x.cause, Cause::PeerAborted) << x.because;
   EXPECT_TRUE(x.inferred);
   received_by_us(x);
   if (!x.evidence) return;
@@ -205,7 +205,7 @@ TEST_P(Remote, PeerAborted_LingerZero) {
   ASSERT_TRUE(c.send_all(60));
   EXPECT_EQ(c.recv_result(3000ms), "ECONNRESET");
   const Explanation x = traced(p, "peer_aborted (linger 0)");
-  EXPECT_EQ(x.cause, "peer_aborted") << x.because;
+  EXPECT_EQ(x.cause, Cause::PeerAborted) << x.because;
   EXPECT_TRUE(x.inferred);
   received_by_us(x);
   if (!x.evidence) return;
@@ -223,7 +223,7 @@ TEST_P(Remote, PeerAborted_Died) {
   ASSERT_TRUE(c.send_all(60));
   EXPECT_EQ(c.recv_result(3000ms), "ECONNRESET");
   const Explanation x = traced(p, "peer_aborted (killed)");
-  EXPECT_EQ(x.cause, "peer_aborted") << x.because;
+  EXPECT_EQ(x.cause, Cause::PeerAborted) << x.because;
   EXPECT_TRUE(x.inferred);
   received_by_us(x);
   on_the_wire(p, peer_addr(fam()), /*with_ack=*/true, x);
@@ -242,7 +242,7 @@ TEST_P(Remote, UnknownConnection_AfterIdle) {
   ASSERT_TRUE(c.send_all(50));
   EXPECT_EQ(c.recv_result(3000ms), "ECONNRESET");
   const Explanation x = traced(p, "unknown_connection");
-  EXPECT_EQ(x.cause, "unknown_connection") << x.because;
+  EXPECT_EQ(x.cause, Cause::UnknownConnection) << x.because;
   EXPECT_TRUE(x.inferred);
   received_by_us(x);
   if (!x.evidence) return;
@@ -259,7 +259,7 @@ TEST_P(Remote, ConnectionRefused_NamesTheOtherHost) {
   Client c;
   EXPECT_EQ(c.connect_to(fam(), p), "ECONNREFUSED");
   const Explanation x = traced(p, "connection_refused");
-  EXPECT_EQ(x.cause, "connection_refused") << x.because;
+  EXPECT_EQ(x.cause, Cause::ConnectionRefused) << x.because;
   EXPECT_TRUE(x.inferred);
   received_by_us(x);
   EXPECT_NE(x.because.find("(another host)"), std::string::npos) << x.because;
@@ -279,7 +279,7 @@ TEST_P(Remote, ThisHostSends_NamesTheRemoteReceiver) {
   std::this_thread::sleep_for(100ms);
   c.abort_close();
   const Explanation x = traced(p, "linger_zero_close (sent to the other host)");
-  EXPECT_EQ(x.cause, "linger_zero_close") << x.because;
+  EXPECT_EQ(x.cause, Cause::LingerZeroClose) << x.because;
   EXPECT_FALSE(x.inferred) << "this host's own RST: the cause is known";
   EXPECT_TRUE(x.reset.sent);
   EXPECT_FALSE(x.reset.received);

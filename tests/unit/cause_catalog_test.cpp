@@ -74,6 +74,33 @@ Event reset_sent(RstReason reason, uint8_t st, uint8_t shutdown = 0, bool orphan
   return e;
 }
 
+// The socket's stamps at an RST from another host (what the BPF side reads).
+RstEvidence socket_evidence(uint32_t since_send_ms, uint32_t since_recv_ms, uint32_t since_ack_ms,
+                            uint32_t unacked) {
+  RstEvidence d;
+  d.socket = true;
+  d.times = true;
+  d.since_send_ms = since_send_ms;
+  d.since_recv_ms = since_recv_ms;
+  d.since_ack_ms = since_ack_ms;
+  d.unacked = unacked;
+  d.srtt_us = 1000;
+  d.bytes_acked = 101;
+  d.bytes_received = 51;
+  return d;
+}
+
+// Only the receiving side on this host; the RST came from 10.0.0.1.
+ResetCase remote_case(const RstEvidence& d) {
+  ResetCase c;
+  c.local = ep(40000);
+  c.remote = ep(80, 0x0a000001);
+  c.received = rst_received(1, Conn{22, c.local, c.remote}, kCli);
+  c.received->evidence = d;
+  c.receiver = kCli;
+  return c;
+}
+
 struct Expected {
   Cause cause;
   std::function<ResetCase()> make;
@@ -153,17 +180,29 @@ std::vector<Expected> every_cause() {
        [] { return local_case(reset_sent(RstReason::TcpRfc7323Paws, tcp::kEstablished)); },
        "the peer sent a segment that did not fit the connection (TCP_RFC7323_PAWS); the kernel "
        "answered with RST."},
-      {Cause::RemoteUnknown,
+      {Cause::KeepaliveRace,
        [] {
-         ResetCase c;
-         c.local = ep(40000);
-         c.remote = ep(80, 0x0a000001);
-         c.received = rst_received(1, Conn{22, c.local, c.remote}, kCli);
-         c.receiver = kCli;
-         return c;
+         RstEvidence d = socket_evidence(/*send*/ 30, /*recv*/ 30 + 90'200, /*ack*/ 29, /*unacked*/ 0);
+         return remote_case(d);
        },
-       "the RST came from 10.0.0.1:80, which is not traced on this host; nothing local (close, "
-       "linger, state) explains it."},
+       "the connection had been idle 90.20 s when cli[8] sent a request; 10.0.0.1:80 acknowledged "
+       "it and reset the connection 30 ms later without answering: its idle timeout closed the "
+       "connection as the request arrived. 90 s idle matches a common default of 90 s (Go "
+       "net/http Transport.IdleConnTimeout) - a hint, not proof."},
+      {Cause::PeerAborted,
+       [] {
+         RstEvidence d = socket_evidence(60, 61, 30, 0);
+         d.bytes_acked = 1101;  // + our SYN
+         d.bytes_received = 0;
+         return remote_case(d);
+       },
+       "10.0.0.1:80 reset the connection without closing it first (no FIN): its application "
+       "closed with data unread, used SO_LINGER {1, 0}, or died. It had acknowledged 1,100 bytes "
+       "of ours (all we sent) and never sent anything."},
+      {Cause::RemoteUnknown,
+       [] { return remote_case(RstEvidence{}); },
+       "the RST came from 10.0.0.1:80, which is not traced on this host; missing evidence: "
+       "socket state at the RST (journal from an older connreset)."},
   };
 }
 

@@ -72,6 +72,17 @@ cr_event every_field_record() {
     r.raddr[i] = static_cast<unsigned char>(0xe0 + i);
   }
   std::memcpy(r.comm, "0123456789abcde", 16);
+  r.rst_flags = CR_TCP_RST | CR_TCP_ACK;
+  r.evidence = CR_EVD_SOCK | CR_EVD_TIMES | CR_EVD_SEG | CR_EVD_NOT_RST;
+  r.since_send_ms = 0xf1f2f3f4u;
+  r.since_recv_ms = 0x0a0b0c0du;
+  r.since_ack_ms = 0x1a1b1c1du;
+  r.unacked = 0x2a2b2c2du;
+  r.srtt_us = 0x3a3b3c3du;
+  r.retrans = 0x4a4b4c4du;
+  r.rst_acked = 0x5a5b5c5du;
+  r.bytes_acked = 0x6162636465666768ull;
+  r.bytes_received = 0x7172737475767778ull;
   return r;
 }
 
@@ -113,6 +124,18 @@ TEST(Decoder, ByteExactRoundTripOverEveryField) {
     EXPECT_EQ(ev->remote.addr[i], 0xe0 + i);
   }
   EXPECT_EQ(ev->task.comm, "0123456789abcde");
+  const RstEvidence& d = ev->evidence;
+  EXPECT_EQ(d.rst_flags, tcp::kSegRst | tcp::kSegAck);
+  EXPECT_TRUE(d.socket && d.times && d.segment && d.not_rst);
+  EXPECT_EQ(d.since_send_ms, 0xf1f2f3f4u);
+  EXPECT_EQ(d.since_recv_ms, 0x0a0b0c0du);
+  EXPECT_EQ(d.since_ack_ms, 0x1a1b1c1du);
+  EXPECT_EQ(d.unacked, 0x2a2b2c2du);
+  EXPECT_EQ(d.srtt_us, 0x3a3b3c3du);
+  EXPECT_EQ(d.retrans, 0x4a4b4c4du);
+  EXPECT_EQ(d.rst_acked, 0x5a5b5c5du);
+  EXPECT_EQ(d.bytes_acked, 0x6162636465666768ull);
+  EXPECT_EQ(d.bytes_received, 0x7172737475767778ull);
 
   std::array<std::byte, Decoder::kRecordSize> back{};
   Decoder::encode(*ev, back);

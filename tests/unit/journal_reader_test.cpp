@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
 #include <unistd.h>
 
 #include "journal/reader.h"
@@ -228,6 +231,29 @@ TEST(JournalReader, WrongEventVersion_IsRefused) {
   EXPECT_FALSE(r.header);
   ASSERT_TRUE(r.error);
   EXPECT_EQ(r.error->offset, 10u);
+}
+
+// A journal recorded by connreset 0.1 (event version 1, 136-byte records), kept in the fuzz
+// corpus: it still reads whole, its RSTs without the remote evidence v1 did not record.
+TEST(JournalReader, VersionOneJournal_StillReads_WithoutRemoteEvidence) {
+  std::ifstream in(CONNRESET_SOURCE_DIR "/tests/fuzz/corpus/real_journal_with_resets", std::ios::binary);
+  ASSERT_TRUE(in);
+  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto bytes = std::as_bytes(std::span(chars));
+  Reader reader(bytes, "j");
+  ASSERT_TRUE(reader.read_header()) << reader.error()->line();
+  EXPECT_EQ(reader.event_version(), Decoder::kVersionV1);
+  EXPECT_EQ(reader.meta().record_size, Decoder::kRecordSizeV1);
+  const ReadAll r = read_all(bytes);
+  EXPECT_FALSE(r.error) << r.error->line();
+  ASSERT_GE(r.events.size(), 10u);
+  size_t received = 0;
+  for (const Event& e : r.events) {
+    EXPECT_FALSE(e.evidence.socket || e.evidence.times || e.evidence.segment);
+    EXPECT_EQ(e.evidence.bytes_acked, 0u);
+    if (e.type == EventType::ResetReceived) ++received;
+  }
+  EXPECT_GE(received, 1u);
 }
 
 TEST(JournalReader, CorruptHeaderMetadata_FailsTheChecksum) {

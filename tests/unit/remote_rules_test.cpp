@@ -80,7 +80,7 @@ const uint8_t kRstAck = tcp::kSegRst | tcp::kSegAck;
 TEST(RemoteRules, FinBeforeOurWrite_IsWriteAfterPeerClose) {
   Knew k{.since_send_ms = 2, .since_recv_ms = 3000, .since_ack_ms = 2500, .unacked = 40};
   const Explanation x = judge(10 * kS, tcp::kCloseWait, k, /*fin=*/7 * kS);
-  EXPECT_EQ(x.cause, "write_after_peer_close") << x.because;
+  EXPECT_EQ(x.cause, Cause::WriteAfterPeerClose) << x.because;
   EXPECT_TRUE(x.inferred);
   ASSERT_TRUE(x.evidence && x.evidence->fin_before_send_s);
   EXPECT_NEAR(*x.evidence->fin_before_send_s, 2.998, 0.001);
@@ -92,21 +92,21 @@ TEST(RemoteRules, FinJustAfterOurWrite_IsNotWriteAfterPeerClose_ButTheIdleRace) 
   // our send at 10 s - 50 ms; the FIN 1 ms after it: the peer's idle close crossed our request
   Knew k{.since_send_ms = 50, .since_recv_ms = 5050, .since_ack_ms = 5000, .unacked = 40};
   const Explanation x = judge(10 * kS, tcp::kCloseWait, k, /*fin=*/10 * kS - 49 * kMs);
-  EXPECT_EQ(x.cause, "keepalive_race") << x.because;
+  EXPECT_EQ(x.cause, Cause::KeepaliveRace) << x.because;
   EXPECT_NE(x.because.find("crossed"), std::string::npos) << x.because;
 }
 
 TEST(RemoteRules, FinWithinTheOrderingSlack_CountsAsCrossing) {
   Knew k{.since_send_ms = 50, .since_recv_ms = 5050, .since_ack_ms = 5000, .unacked = 40};
   const uint64_t send_ns = 10 * kS - 50 * kMs;
-  EXPECT_EQ(judge(10 * kS, tcp::kCloseWait, k, send_ns - kFinOrderSlackNs + 1 * kMs).cause, "keepalive_race");
+  EXPECT_EQ(judge(10 * kS, tcp::kCloseWait, k, send_ns - kFinOrderSlackNs + 1 * kMs).cause, Cause::KeepaliveRace);
   EXPECT_EQ(judge(10 * kS, tcp::kCloseWait, k, send_ns - kFinOrderSlackNs - 1 * kMs).cause,
-            "write_after_peer_close");
+            Cause::WriteAfterPeerClose);
 }
 
 TEST(RemoteRules, FinCrossingABusyConnection_IsWriteAfterPeerClose) {
   Knew k{.since_send_ms = 5, .since_recv_ms = 8, .since_ack_ms = 5, .unacked = 40};
-  EXPECT_EQ(judge(10 * kS, tcp::kCloseWait, k, /*fin=*/10 * kS - 1 * kMs).cause, "write_after_peer_close");
+  EXPECT_EQ(judge(10 * kS, tcp::kCloseWait, k, /*fin=*/10 * kS - 1 * kMs).cause, Cause::WriteAfterPeerClose);
 }
 
 // ---- keepalive_race ------------------------------------------------------------
@@ -114,7 +114,7 @@ TEST(RemoteRules, FinCrossingABusyConnection_IsWriteAfterPeerClose) {
 TEST(RemoteRules, IdleJustAboveTheThreshold_AckedThenReset_IsKeepaliveRace) {
   Knew k{.since_send_ms = 200, .since_recv_ms = 200 + kIdleMs, .since_ack_ms = 199, .unacked = 0};
   const Explanation x = judge(10 * kS, tcp::kEstablished, k);
-  EXPECT_EQ(x.cause, "keepalive_race") << x.because;
+  EXPECT_EQ(x.cause, Cause::KeepaliveRace) << x.because;
   EXPECT_TRUE(x.inferred);
   ASSERT_TRUE(x.evidence && x.evidence->idle_before_send_s);
   EXPECT_DOUBLE_EQ(*x.evidence->idle_before_send_s, kIdleMs / 1000.0);
@@ -122,7 +122,7 @@ TEST(RemoteRules, IdleJustAboveTheThreshold_AckedThenReset_IsKeepaliveRace) {
 
 TEST(RemoteRules, IdleJustBelowTheThreshold_IsPeerAborted) {
   Knew k{.since_send_ms = 200, .since_recv_ms = 200 + kIdleMs - 1, .since_ack_ms = 199, .unacked = 0};
-  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, k).cause, "peer_aborted");
+  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, k).cause, Cause::PeerAborted);
 }
 
 TEST(RemoteRules, RaceWindow_RstLongAfterTheRequest_IsPeerAborted) {
@@ -130,14 +130,14 @@ TEST(RemoteRules, RaceWindow_RstLongAfterTheRequest_IsPeerAborted) {
   Knew out = in;
   out.since_send_ms = kRaceMs + 1;
   out.since_recv_ms = kRaceMs + 1 + 5000;
-  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, in).cause, "keepalive_race");
-  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, out).cause, "peer_aborted");
+  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, in).cause, Cause::KeepaliveRace);
+  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, out).cause, Cause::PeerAborted);
 }
 
 TEST(RemoteRules, KeepaliveRace_HintsAtAKnownIdleDefault) {
   Knew k{.since_send_ms = 30, .since_recv_ms = 30 + 90'200, .since_ack_ms = 29, .unacked = 0, .rst_flags = kRstAck};
   const Explanation x = judge(200 * kS, tcp::kEstablished, k);
-  EXPECT_EQ(x.cause, "keepalive_race");
+  EXPECT_EQ(x.cause, Cause::KeepaliveRace);
   EXPECT_NE(x.because.find("Go net/http"), std::string::npos) << x.because;
   EXPECT_NE(x.because.find("not proof"), std::string::npos) << x.because;
 }
@@ -157,7 +157,7 @@ TEST(RemoteRules, NoFinDuringAnExchange_IsPeerAborted_WithWhatThePeerAcked) {
   Knew k{.since_send_ms = 60, .since_recv_ms = 61, .since_ack_ms = 30, .unacked = 0,
          .rst_flags = kRstAck, .bytes_acked = 1101, .bytes_received = 0};  // + our SYN
   const Explanation x = judge(10 * kS, tcp::kEstablished, k);
-  EXPECT_EQ(x.cause, "peer_aborted") << x.because;
+  EXPECT_EQ(x.cause, Cause::PeerAborted) << x.because;
   EXPECT_TRUE(x.inferred);
   EXPECT_NE(x.because.find("1,100 bytes"), std::string::npos) << x.because;
   EXPECT_NE(x.because.find("never sent anything"), std::string::npos) << x.because;
@@ -168,14 +168,14 @@ TEST(RemoteRules, NoFinDuringAnExchange_IsPeerAborted_WithWhatThePeerAcked) {
 TEST(RemoteRules, BareRstRightAfterOurSend_IsUnknownConnection) {
   Knew k{.since_send_ms = 3, .since_recv_ms = 403, .since_ack_ms = 400, .unacked = 50, .rst_flags = kBare};
   const Explanation x = judge(10 * kS, tcp::kEstablished, k);
-  EXPECT_EQ(x.cause, "unknown_connection") << x.because;
+  EXPECT_EQ(x.cause, Cause::UnknownConnection) << x.because;
   EXPECT_EQ(x.because.find("NAT"), std::string::npos) << "not idle long: " << x.because;
 }
 
 TEST(RemoteRules, UnknownConnection_AfterLongIdle_NamesNatAndLoadBalancers) {
   Knew k{.since_send_ms = 3, .since_recv_ms = 3 + 350'000, .since_ack_ms = 350'000, .unacked = 50};
   const Explanation x = judge(400 * kS, tcp::kEstablished, k);
-  EXPECT_EQ(x.cause, "unknown_connection") << x.because;
+  EXPECT_EQ(x.cause, Cause::UnknownConnection) << x.because;
   EXPECT_NE(x.because.find("NAT"), std::string::npos) << x.because;
   EXPECT_NE(x.because.find("NLB"), std::string::npos) << x.because;
 }
@@ -187,24 +187,24 @@ TEST(RemoteRules, FlagsUnknown_RstExactlyAtTheReplyWindow_VersusLater) {
   later.since_send_ms = kReplyMs + 1;
   later.since_recv_ms = kReplyMs + 11;
   later.since_ack_ms = kReplyMs + 6;
-  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, at).cause, "unknown_connection");
-  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, later).cause, "peer_aborted");
+  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, at).cause, Cause::UnknownConnection);
+  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, later).cause, Cause::PeerAborted);
 }
 
 TEST(RemoteRules, ReplyWindowGrowsWithTheRtt) {
   // srtt 100 ms: 4 RTTs = 400 ms still answer our send
   Knew k{.since_send_ms = 390, .since_recv_ms = 400, .since_ack_ms = 395, .unacked = 50, .srtt_us = 100'000};
-  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, k).cause, "unknown_connection");
+  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, k).cause, Cause::UnknownConnection);
 }
 
 TEST(RemoteRules, FlagsUnknown_AnAckSinceOurSend_IsNotUnknownConnection) {
   Knew k{.since_send_ms = 10, .since_recv_ms = 20, .since_ack_ms = 5, .unacked = 50};
-  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, k).cause, "peer_aborted");
+  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, k).cause, Cause::PeerAborted);
 }
 
 TEST(RemoteRules, RstAckIsNeverUnknownConnection) {
   Knew k{.since_send_ms = 3, .since_recv_ms = 403, .since_ack_ms = 400, .unacked = 50, .rst_flags = kRstAck};
-  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, k).cause, "peer_aborted");
+  EXPECT_EQ(judge(10 * kS, tcp::kEstablished, k).cause, Cause::PeerAborted);
 }
 
 // ---- refused, missing evidence ----------------------------------------------------
@@ -217,7 +217,7 @@ TEST(RemoteRules, RstToOurSyn_IsRefusedOnTheOtherHost) {
   c.flush();
   ASSERT_EQ(out.resets.size(), 1u);
   const Explanation x = explain(out.resets[0]);
-  EXPECT_EQ(x.cause, "connection_refused");
+  EXPECT_EQ(x.cause, Cause::ConnectionRefused);
   EXPECT_TRUE(x.inferred);
   EXPECT_NE(x.because.find("10.0.0.2:8080 (another host)"), std::string::npos) << x.because;
   EXPECT_EQ(x.because.find("netns"), std::string::npos) << x.because;
@@ -227,7 +227,7 @@ TEST(RemoteRules, NoSocketEvidence_StaysRemoteUnknown_AndSaysWhatWasMissing) {
   ResetCase c;
   c.received = rst_received(1, kClient, kApp);
   const Explanation x = explain(c);
-  EXPECT_EQ(x.cause, "remote_unknown");
+  EXPECT_EQ(x.cause, Cause::RemoteUnknown);
   EXPECT_FALSE(x.inferred);
   EXPECT_NE(x.because.find("missing evidence"), std::string::npos) << x.because;
 }
@@ -236,9 +236,9 @@ TEST(RemoteRules, NoTiming_StaysRemoteUnknown_UnlessTheFinSaysEnough) {
   Knew k;
   k.times = false;
   const Explanation x = judge(10 * kS, tcp::kEstablished, k);
-  EXPECT_EQ(x.cause, "remote_unknown");
+  EXPECT_EQ(x.cause, Cause::RemoteUnknown);
   EXPECT_NE(x.because.find("HZ"), std::string::npos) << x.because;
-  EXPECT_EQ(judge(10 * kS, tcp::kCloseWait, k, 5 * kS).cause, "write_after_peer_close");
+  EXPECT_EQ(judge(10 * kS, tcp::kCloseWait, k, 5 * kS).cause, Cause::WriteAfterPeerClose);
 }
 
 // ---- rendering and the IPv6 kernel path ---------------------------------------------
@@ -278,7 +278,7 @@ TEST(RemoteRules, Ipv6_KernelPathNamesTheV6Function) {
   c.local = conn.local;
   c.remote = conn.remote;
   const Explanation x = explain(c);
-  EXPECT_EQ(x.cause, "connection_refused");
+  EXPECT_EQ(x.cause, Cause::ConnectionRefused);
   EXPECT_NE(x.kernel_path.find("tcp_v6_send_reset"), std::string::npos) << x.kernel_path;
   EXPECT_EQ(x.kernel_path.find("tcp_v4_send_reset"), std::string::npos) << x.kernel_path;
 }
