@@ -98,13 +98,10 @@ std::string render_text(const Explanation& x, const ClockMap& clock) {
     for (const Observation& o : c.observed) s += observed_line(x, o, clock);
   }
   s += "  because " + x.because + "\n";
-<<<<<<< HEAD
   s += workload_line("sender", c.sender, x.workload_of(c.sender));
   s += workload_line("receiver", c.receiver, x.workload_of(c.receiver));
   if (c.actor && (!c.sender || c.actor->pid != c.sender->pid)) s += workload_line("actor", c.actor, x.workload_of(c.actor));
-=======
   if (x.evidence && x.inferred) s += evidence_line(*x.evidence);
->>>>>>> 4e2819b (Explain RSTs from another host from the receiving side's evidence)
   s += "  kernel: " + x.kernel_path + "  [netns " + std::to_string(c.netns) + "]\n";
   s += "  fix: " + x.advice + "\n";
   return s;

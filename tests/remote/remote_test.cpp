@@ -10,7 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -100,10 +103,27 @@ class Remote : public e2e::LiveTest, public ::testing::WithParamInterface<Fam> {
       ADD_FAILURE() << "no reset traced on port " << p;
       return Explanation{};
     }
+    nlohmann::json line = reset_to_json(*x, ClockMap::now());
     std::printf("---- %s over %s\n%s%s\n", scenario.c_str(), fam_name(fam()).c_str(),
-                render_text(*x, ClockMap::now()).c_str(),
-                dump_line(reset_to_json(*x, ClockMap::now())["evidence"]).c_str());
+                render_text(*x, ClockMap::now()).c_str(), dump_line(line["evidence"]).c_str());
+    line["host"] = "this-host";  // as the JSON sink writes it
+    EXPECT_EQ(schema_check(dump_line(line)), 0) << dump_line(line);
     return *x;
+  }
+  // 0 when the reset's JSON line is valid under docs/schema (python3-jsonschema)
+  static int schema_check(const std::string& line) {
+    char path[] = "/tmp/connreset-remote-line-XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) return 127;
+    const std::string text = line + "\n";
+    const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    close(fd);
+    const std::string cmd = std::string("python3 ") + CONNRESET_SOURCE_DIR + "/scripts/check_schema.py " +
+                            CONNRESET_SOURCE_DIR + "/docs/schema/connreset-line.schema.json " + path +
+                            " --require reset";
+    const int rc = ok ? std::system(cmd.c_str()) : 127 << 8;
+    unlink(path);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
   }
   // The RST really crossed the wire, from `from` (an address), with or without ACK.
   void on_the_wire(uint16_t p, const std::string& from, bool with_ack, const Explanation& x) {
