@@ -14,9 +14,10 @@
  *
  * MODEs, each the server behaviour behind one way an RST comes from another host:
  *   idleclose MS   keep-alive server: answer each request, close (FIN) after MS idle
- *   race MS        answer the first request, then stop reading for MS and close: a
- *                  request that arrived meanwhile is unread, so close() sends RST
- *                  (an idle timer that fired as the request came in)
+ *   race MS        answer the first request; when the next one arrives, leave it
+ *                  unread and close MS later: close() sends RST (an idle timer that
+ *                  fired as the request came in; waiting for the request keeps the
+ *                  race's order however slowly this guest runs)
  *   readclose N    read N bytes, then close with whatever else arrived unread
  *   linger0        read a request, then close with SO_LINGER {1, 0}
  *   die            once a request is waiting, unread, kill itself with SIGKILL
@@ -120,7 +121,8 @@ static void serve(int fd, const char *mode, long arg)
 		if (read_request(fd) <= 0)
 			_exit(2);
 		respond(fd);
-		msleep(arg); /* not reading: a request arriving now stays unread */
+		wait_readable(fd, -1); /* the next request is here: leave it unread */
+		msleep(arg);
 		close(fd);
 	} else if (strcmp(mode, "readclose") == 0) {
 		char buf[4096];

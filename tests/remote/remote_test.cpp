@@ -172,11 +172,11 @@ TEST_P(Remote, WriteAfterPeerClose) {
   on_the_wire(p, peer_addr(fam()), /*with_ack=*/false, x);
 }
 
-// A request after 1.3 s idle, acknowledged, then the server's idle timer (1.5 s) closes
-// with the request unread: RST|ACK, no FIN.
+// A request after 1.3 s idle, acknowledged, then the server's idle timer fires (200 ms
+// after the request came in) and closes with the request unread: RST|ACK, no FIN.
 TEST_P(Remote, KeepaliveRace) {
   const uint16_t p = port(9102);
-  ASSERT_EQ(serve(p, "race", 1500), "");
+  ASSERT_EQ(serve(p, "race", 200), "");
   Client c;
   ASSERT_EQ(c.connect_to(fam(), p), "");
   ASSERT_TRUE(c.send_all(40));
@@ -191,7 +191,7 @@ TEST_P(Remote, KeepaliveRace) {
   if (!x.evidence) return;
   EXPECT_EQ(x.evidence->state, "ESTABLISHED");
   near(x.evidence->idle_before_send_s, 1.3, 0.2, "idle before the request");
-  near(x.evidence->since_send_s, 0.2, 0.15, "RST after the request");
+  near(x.evidence->since_send_s, 0.25, 0.2, "RST after the request");
   EXPECT_EQ(x.evidence->unacked_bytes, 0u) << "the peer's kernel acknowledged the request";
   EXPECT_FALSE(x.evidence->fin_before_send_s) << "no FIN";
   on_the_wire(p, peer_addr(fam()), /*with_ack=*/true, x);
