@@ -200,8 +200,16 @@ void append_reset_line(std::string& out, const Explanation& x, const ClockMap& c
   } else {
     w.null();
   }
+  // rare (RSTs from another host): the one nested object left to nlohmann
+  w.key("evidence");
+  if (x.evidence) {
+    w.raw(dump_line(evidence_to_json(*x.evidence)));
+  } else {
+    w.null();
+  }
   w.key("explanation").str(x.because);
   w.key("host").str(host);
+  w.key("inferred").boolean(x.inferred);
   w.key("kernel_path").str(x.kernel_path);
   w.key("linger");
   if (x.linger) {

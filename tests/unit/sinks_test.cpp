@@ -119,6 +119,20 @@ TEST(Json, DirectResetLine_IsByteForByteTheTreesLine) {
     ResetCase c;
     c.received = rst_received(1, Conn{22, ep(40000), ep(80, 0x0a000001)}, task(1, "x"));
     cases.push_back(explain(c));
+    // the same RST with the socket's evidence: an inferred cause and its numbers
+    RstEvidence& d = c.received->evidence;
+    d.socket = d.times = d.segment = true;
+    d.rst_flags = tcp::kSegRst | tcp::kSegAck;
+    d.since_send_ms = 30;
+    d.since_recv_ms = 90'230;
+    d.since_ack_ms = 29;
+    d.srtt_us = 1234;
+    d.bytes_acked = 101;
+    d.bytes_received = 51;
+    c.receiver = task(8, "cli");
+    const Explanation inferred = explain(c);
+    EXPECT_TRUE(inferred.inferred && inferred.evidence);
+    cases.push_back(inferred);
   }
   {
     Explanation x = sample();
