@@ -51,7 +51,7 @@ class StderrWarnings : public Sink {
 class RecordObserver : public EventObserver {
  public:
   RecordObserver(journal::Recorder& rec, metrics::MetricsSink* m) : rec_(rec), metrics_(m) {}
-  void event(const Event& ev) override { rec_.event(ev); }
+  void event(const Event& ev, std::span<const std::byte> raw) override { rec_.event(ev, raw); }
   void counters(const RunStats& st) override {
     rec_.counters(st);
     if (metrics_) metrics_->counters(st);

@@ -29,7 +29,10 @@ inline constexpr size_t kFrameSize = 4 + 4 + 4;
 inline constexpr size_t kMaxPayloadSize = 64 * 1024;
 
 enum class RecordKind : uint8_t {
-  Event = 1,     // payload: one raw struct cr_event (bpf/connreset.h), as the kernel wrote it
+  // payload: one struct cr_event (bpf/connreset.h) of the header's event_version,
+  // byte for byte as the kernel wrote it (0.1 wrote the decoder's re-encoding of
+  // it: the same layout and version, read the same way)
+  Event = 1,
   Counters = 2,  // payload: u64 events, u64 lost, u64 call_table_full (kernel totals so far)
   End = 3,       // empty: the recorder stopped cleanly after this file
 };

@@ -26,13 +26,19 @@ void Recorder::begin(const RunInfo& info) {
   writer_.open(m);
 }
 
-void Recorder::event(const Event& ev) {
+void Recorder::event(const Event& ev, std::span<const std::byte> raw) {
   if (netns_ && ev.netns != *netns_) {
     ++events_skipped_;
     return;
   }
-  std::array<std::byte, Decoder::kRecordSize> raw{};
-  Decoder::encode(ev, raw);
+  // The kernel zeroes each record before filling it (bpf/sock_read.bpf.h), so its
+  // padding holds no stale kernel memory. A record of another size than this
+  // build's (none from the ring buffer) is encoded: the header names one version.
+  std::array<std::byte, Decoder::kRecordSize> encoded{};
+  if (raw.size() != Decoder::kRecordSize) {
+    Decoder::encode(ev, encoded);
+    raw = encoded;
+  }
   if (!error_.empty()) return;
   try {
     writer_.append(RecordKind::Event, raw);

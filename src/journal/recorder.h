@@ -10,7 +10,7 @@
 namespace connreset::journal {
 
 // The journal as a consumer of the live pipeline: every decoded event (the
-// raw record, re-encoded) and the kernel counters go to the Writer. It is a
+// kernel's raw record) and the kernel counters go to the Writer. It is a
 // Sink only to learn the run's facts (host, kernel, attach plan) for the header.
 class Recorder : public EventObserver, public Sink {
  public:
@@ -19,7 +19,10 @@ class Recorder : public EventObserver, public Sink {
 
   void begin(const RunInfo& info) override;
   void reset(const Explanation&) override {}
-  void event(const Event& ev) override;
+  // Journals raw, the kernel's record as it was written, so that a field
+  // today's decoder ignores survives for tomorrow's report; an event without
+  // one (not from the kernel) is encoded.
+  void event(const Event& ev, std::span<const std::byte> raw) override;
   void counters(const RunStats& stats) override;
   void flush() override;  // the batch of one ring-buffer poll, in one write()
 

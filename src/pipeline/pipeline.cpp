@@ -28,7 +28,7 @@ void Pipeline::on_record(std::span<const std::byte> raw) {
     }
     return;
   }
-  on_event(*ev);
+  dispatch(*ev, raw);
 }
 
 void Pipeline::enrich(const EnrichOptions& options) {
@@ -39,8 +39,10 @@ void Pipeline::on_task(const TaskRef& t, uint64_t ts_ns) {
   if (resolver_) resolver_->observe(t, ts_ns);
 }
 
-void Pipeline::on_event(const Event& ev) {
-  if (observer_) observer_->event(ev);
+void Pipeline::on_event(const Event& ev) { dispatch(ev, {}); }
+
+void Pipeline::dispatch(const Event& ev, std::span<const std::byte> raw) {
+  if (observer_) observer_->event(ev, raw);
   last_ts_ns_ = std::max(last_ts_ns_, ev.ts_ns);
   // an RST sent from a syscall (close, ss -K) names its actor; rare, so always looked at
   if (resolver_ && ev.type == EventType::ResetSent) resolver_->observe(ev.task, ev.ts_ns);

@@ -13,11 +13,13 @@
 namespace connreset {
 
 // Sees every decoded event before correlation and the run's counters: what
-// `record` journals, so a later replay can re-run correlation.
+// `record` journals, so a later replay can re-run correlation. raw: the
+// kernel's record the event was decoded from, byte for byte (empty when the
+// event did not come from the kernel: replay, tests).
 class EventObserver {
  public:
   virtual ~EventObserver() = default;
-  virtual void event(const Event& ev) = 0;
+  virtual void event(const Event& ev, std::span<const std::byte> raw) = 0;
   virtual void counters(const RunStats&) {}
 };
 
@@ -41,6 +43,7 @@ class Pipeline : private CorrelatorOutput {
   const WorkloadResolver* resolver() const { return resolver_.get(); }
 
  private:
+  void dispatch(const Event& ev, std::span<const std::byte> raw);
   void on_reset(const ResetCase& reset) override;
   void on_lifecycle(const LifecycleEvent& ev) override;
   void on_finding(const Finding& f) override;
