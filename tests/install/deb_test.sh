@@ -51,7 +51,7 @@ echo "installed: $(wc -l <<<"$files") paths; unit $unit"
 /usr/sbin/connreset doctor >"$work/doctor.txt" 2>&1 || { cat "$work/doctor.txt" >&2; fail "installed connreset doctor"; }
 echo "ok: /usr/sbin/connreset doctor: $(grep '^verdict' "$work/doctor.txt")"
 /usr/sbin/connreset demo >"$work/demo.txt" 2>&1 || { tail -n 40 "$work/demo.txt" >&2; fail "installed connreset demo"; }
-n=$(grep -c '^RESET ' "$work/demo.txt" || true)
+n=$(grep -cE '^[0-9:.]+ RESET ' "$work/demo.txt" || true)  # the block's first line: time, RESET
 ((n > 0)) || { tail -n 40 "$work/demo.txt" >&2; fail "demo explained no reset"; }
 echo "ok: /usr/sbin/connreset demo: $n resets explained"
 
