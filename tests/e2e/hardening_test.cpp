@@ -30,21 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-struct Ran {
-  int code = -1;
-  std::string out, err;
-};
-
-Ran run(const std::vector<std::string>& args) {
-  Proc p = spawn(args);
-  Ran r;
-  std::thread drain_err([&] { r.err = read_all(p.err); });
-  r.out = read_all(p.out);
-  drain_err.join();
-  r.code = wait_exit(p.pid);
-  return r;
-}
-
 // The exit code once pid exits, or nullopt at the deadline (pid still running).
 std::optional<int> exit_within(pid_t pid, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -56,21 +41,6 @@ std::optional<int> exit_within(pid_t pid, std::chrono::milliseconds timeout) {
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(20ms);
   }
-}
-
-bool read_until(int fd, std::string& seen, const std::string& want, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (seen.find(want) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buf[4096];
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n <= 0) return false;
-    seen.append(buf, static_cast<size_t>(n));
-  }
-  return true;
 }
 
 std::string status_of(pid_t pid) {

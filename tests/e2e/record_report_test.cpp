@@ -35,36 +35,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-bool wait_for_text(int fd, std::string& seen, const std::string& want, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (seen.find(want) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buf[4096];
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n <= 0) return false;
-    seen.append(buf, static_cast<size_t>(n));
-  }
-  return true;
-}
-
-struct Ran {
-  int code = -1;
-  std::string out, err;
-};
-
-Ran run(const std::vector<std::string>& args) {
-  Proc p = spawn(args);
-  Ran r;
-  std::thread drain_err([&] { r.err = read_all(p.err); });
-  r.out = read_all(p.out);
-  drain_err.join();
-  r.code = wait_exit(p.pid);
-  return r;
-}
-
 std::vector<nlohmann::json> json_lines(const std::string& text) {
   std::vector<nlohmann::json> out;
   size_t at = 0;
@@ -123,7 +93,7 @@ class RecordReport : public ::testing::Test {
                                   "--settle-ms", "100", "--netns", std::to_string(netns_)};
     args.insert(args.end(), extra.begin(), extra.end());
     Proc p = spawn(args);
-    EXPECT_TRUE(wait_for_text(p.err, recorder_err_, "journaling to", 20s)) << recorder_err_;
+    EXPECT_TRUE(read_until(p.err, recorder_err_, "journaling to", 20s)) << recorder_err_;
     return p;
   }
 
@@ -182,7 +152,7 @@ TEST_F(RecordReport, SighupRotates_SigtermExitsZeroAndEndsTheJournalCleanly) {
   ASSERT_TRUE(before.ok()) << before.error;
   ASSERT_TRUE(journaled(dir, before.server_port)) << "the first reset never reached the journal";
   kill(rec.pid, SIGHUP);
-  ASSERT_TRUE(wait_for_text(rec.err, recorder_err_, "SIGHUP: now writing", 5s)) << recorder_err_;
+  ASSERT_TRUE(read_until(rec.err, recorder_err_, "SIGHUP: now writing", 5s)) << recorder_err_;
   const ScenarioOutcome after = run_unread_data_at_close();
   ASSERT_TRUE(after.ok()) << after.error;
   ASSERT_TRUE(journaled(dir, after.server_port)) << "the second reset never reached the journal";
@@ -401,7 +371,7 @@ class MultiHostRecord : public RecordReport {
                     "hostname " + host + " && exec " + CONNRESET_BINARY + " record --out " + dir +
                         " --probes " + family_name() + " --settle-ms 100 --netns /run/netns/" + ns});
     std::string err;
-    EXPECT_TRUE(wait_for_text(p.err, err, "journaling to", 20s)) << err;
+    EXPECT_TRUE(read_until(p.err, err, "journaling to", 20s)) << err;
     return p;
   }
 };

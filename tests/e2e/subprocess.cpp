@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <thread>
+
 namespace connreset::e2e {
 
 Proc spawn(const std::vector<std::string>& args) {
@@ -60,6 +62,34 @@ int wait_exit(pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Ran run(const std::vector<std::string>& args) {
+  Proc p = spawn(args);
+  Ran r;
+  std::thread drain_err([&] { r.err = read_all(p.err); });
+  r.out = read_all(p.out);
+  drain_err.join();
+  r.code = wait_exit(p.pid);
+  close(p.out);
+  close(p.err);
+  return r;
+}
+
+bool read_until(int fd, std::string& seen, const std::string& want, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (seen.find(want) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char chunk[4096];
+    const ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n <= 0) return false;
+    seen.append(chunk, static_cast<size_t>(n));
+  }
+  return true;
 }
 
 }  // namespace connreset::e2e
