@@ -22,7 +22,23 @@ ClockMap ClockMap::now() {
 
 uint64_t monotonic_now_ns() { return static_cast<uint64_t>(read_ns(CLOCK_MONOTONIC)); }
 
-std::string rfc3339_ns(int64_t wall_ns) {
+namespace {
+// "YYYY-MM-DDTHH:MM:SS." and "HH:MM:SS." of the last second formatted, per thread: a
+// report prints millions of times and most fall in the same second as the one before,
+// so the calendar (gmtime/localtime) and printf are paid once per second, not per time.
+struct SecondCache {
+  int64_t secs = -1;
+  char text[32] = {};
+  size_t len = 0;
+};
+
+void append_digits(std::string& out, uint64_t v, int width) {
+  char d[20];
+  for (int i = width - 1; i >= 0; --i, v /= 10) d[i] = static_cast<char>('0' + v % 10);
+  out.append(d, static_cast<size_t>(width));
+}
+
+std::string rfc3339_printf(int64_t wall_ns) {
   const time_t secs = static_cast<time_t>(wall_ns / 1'000'000'000);
   const long nanos = static_cast<long>(wall_ns % 1'000'000'000);
   tm utc{};
@@ -32,16 +48,66 @@ std::string rfc3339_ns(int64_t wall_ns) {
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, nanos);
   return buf;
 }
+}  // namespace
+
+void append_rfc3339_ns(std::string& out, int64_t wall_ns) {
+  // before 1970: the general form (signs) as it always printed; 64-bit ns end in 2262
+  if (wall_ns < 0) {
+    out += rfc3339_printf(wall_ns);
+    return;
+  }
+  thread_local SecondCache c;
+  const int64_t secs = wall_ns / 1'000'000'000;
+  if (secs != c.secs) {
+    const time_t t = static_cast<time_t>(secs);
+    tm utc{};
+    gmtime_r(&t, &utc);
+    const int n = std::snprintf(c.text, sizeof(c.text), "%04d-%02d-%02dT%02d:%02d:%02d.", utc.tm_year + 1900,
+                                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+    c.len = static_cast<size_t>(n);
+    c.secs = secs;
+  }
+  out.append(c.text, c.len);
+  append_digits(out, static_cast<uint64_t>(wall_ns % 1'000'000'000), 9);
+  out += 'Z';
+}
+
+std::string rfc3339_ns(int64_t wall_ns) {
+  std::string s;
+  s.reserve(32);
+  append_rfc3339_ns(s, wall_ns);
+  return s;
+}
+
+void append_clock_hms_ms(std::string& out, int64_t wall_ns) {
+  const int64_t secs = wall_ns / 1'000'000'000;
+  const long millis = static_cast<long>((wall_ns % 1'000'000'000) / 1'000'000);
+  if (millis < 0) {  // before 1970: as it always printed
+    const time_t t = static_cast<time_t>(secs);
+    tm local{};
+    localtime_r(&t, &local);
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%02d:%02d:%02d.%03ld", local.tm_hour, local.tm_min, local.tm_sec, millis);
+    out += buf;
+    return;
+  }
+  thread_local SecondCache c;
+  if (secs != c.secs) {
+    const time_t t = static_cast<time_t>(secs);
+    tm local{};
+    localtime_r(&t, &local);
+    const int n = std::snprintf(c.text, sizeof(c.text), "%02d:%02d:%02d.", local.tm_hour, local.tm_min, local.tm_sec);
+    c.len = static_cast<size_t>(n);
+    c.secs = secs;
+  }
+  out.append(c.text, c.len);
+  append_digits(out, static_cast<uint64_t>(millis), 3);
+}
 
 std::string clock_hms_ms(int64_t wall_ns) {
-  const time_t secs = static_cast<time_t>(wall_ns / 1'000'000'000);
-  const long millis = static_cast<long>((wall_ns % 1'000'000'000) / 1'000'000);
-  tm local{};
-  localtime_r(&secs, &local);
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%02d:%02d:%02d.%03ld", local.tm_hour, local.tm_min, local.tm_sec,
-                millis);
-  return buf;
+  std::string s;
+  append_clock_hms_ms(s, wall_ns);
+  return s;
 }
 
 }  // namespace connreset

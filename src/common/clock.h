@@ -25,5 +25,8 @@ struct ClockMap {
 uint64_t monotonic_now_ns();
 std::string rfc3339_ns(int64_t wall_ns);     // 2026-11-24T12:00:01.532000123Z
 std::string clock_hms_ms(int64_t wall_ns);   // 12:00:01.532 (local time)
+// The same, appended to out (no string per call: reports print millions of times).
+void append_rfc3339_ns(std::string& out, int64_t wall_ns);
+void append_clock_hms_ms(std::string& out, int64_t wall_ns);
 
 }  // namespace connreset

@@ -5,17 +5,57 @@
 
 namespace connreset {
 
-std::string Endpoint::address() const {
+namespace {
+void append_decimal(std::string& out, unsigned v) {
+  char d[10];
+  int n = 0;
+  do {
+    d[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) out += d[--n];
+}
+}  // namespace
+
+// IPv4 by hand (what inet_ntop prints, without its call and a string per part:
+// a report prints millions of addresses); IPv6 through inet_ntop.
+void Endpoint::append_address(std::string& out) const {
+  if (family == AF_INET) {
+    for (int i = 0; i < 4; ++i) {
+      if (i) out += '.';
+      append_decimal(out, addr[static_cast<size_t>(i)]);
+    }
+    return;
+  }
   char buf[INET6_ADDRSTRLEN] = {};
-  if (family != AF_INET && family != AF_INET6) return "";
-  if (!inet_ntop(family, addr.data(), buf, sizeof(buf))) return "";
-  return buf;
+  if (family != AF_INET6 || !inet_ntop(family, addr.data(), buf, sizeof(buf))) return;
+  out += buf;
+}
+
+void Endpoint::append_str(std::string& out) const {
+  if (family == AF_INET6) {
+    out += '[';
+    append_address(out);
+    out += ']';
+  } else if (family == AF_INET) {
+    append_address(out);
+  } else {
+    out += '?';
+  }
+  out += ':';
+  append_decimal(out, port);
+}
+
+std::string Endpoint::address() const {
+  std::string s;
+  append_address(s);
+  return s;
 }
 
 std::string Endpoint::str() const {
-  if (family == AF_INET6) return "[" + address() + "]:" + std::to_string(port);
-  if (family == AF_INET) return address() + ":" + std::to_string(port);
-  return "?:" + std::to_string(port);
+  std::string s;
+  append_str(s);
+  return s;
 }
 
 Endpoint Endpoint::ipv4(uint32_t host_order_addr, uint16_t p) {

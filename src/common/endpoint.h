@@ -15,6 +15,8 @@ struct Endpoint {
   bool operator==(const Endpoint&) const = default;
   std::string address() const;  // "127.0.0.1", "::1"; "" if unknown
   std::string str() const;       // "127.0.0.1:80", "[::1]:80"
+  void append_address(std::string& out) const;  // address() and str(), appended to out
+  void append_str(std::string& out) const;
   static Endpoint ipv4(uint32_t host_order_addr, uint16_t port);
 };
 

@@ -5,20 +5,15 @@
 namespace connreset {
 namespace {
 
-std::vector<const TaskRef*> tasks_of(const ResetCase& c) {
-  std::vector<const TaskRef*> out;
-  if (c.sender) out.push_back(&*c.sender);
-  if (c.receiver) out.push_back(&*c.receiver);
-  if (c.actor) out.push_back(&*c.actor);
-  if (c.closer) out.push_back(&c.closer->task);
-  for (const Observation& o : c.observed) out.push_back(&o.task);
-  return out;
-}
-
+// Every task a reset names (no list built: this runs for every reset).
 template <typename Pred>
-bool any_task(const std::vector<const TaskRef*>& tasks, Pred pred) {
-  for (const TaskRef* t : tasks) {
-    if (pred(*t)) return true;
+bool any_task(const ResetCase& c, Pred pred) {
+  if (c.sender && pred(*c.sender)) return true;
+  if (c.receiver && pred(*c.receiver)) return true;
+  if (c.actor && pred(*c.actor)) return true;
+  if (c.closer && pred(c.closer->task)) return true;
+  for (const Observation& o : c.observed) {
+    if (pred(o.task)) return true;
   }
   return false;
 }
@@ -27,11 +22,10 @@ bool any_task(const std::vector<const TaskRef*>& tasks, Pred pred) {
 
 bool Filter::matches(const Explanation& x) const {
   const ResetCase& c = x.reset;
-  const auto tasks = tasks_of(c);
-  if (pid && !any_task(tasks, [&](const TaskRef& t) { return t.pid == *pid; })) return false;
-  if (comm && !any_task(tasks, [&](const TaskRef& t) { return t.comm == *comm; })) return false;
-  if (cgroup && !any_task(tasks, [&](const TaskRef& t) { return t.cgroup == *cgroup; })) return false;
-  if (process_tree && !any_task(tasks, [&](const TaskRef& t) { return process_tree(t.pid); })) return false;
+  if (pid && !any_task(c, [&](const TaskRef& t) { return t.pid == *pid; })) return false;
+  if (comm && !any_task(c, [&](const TaskRef& t) { return t.comm == *comm; })) return false;
+  if (cgroup && !any_task(c, [&](const TaskRef& t) { return t.cgroup == *cgroup; })) return false;
+  if (process_tree && !any_task(c, [&](const TaskRef& t) { return process_tree(t.pid); })) return false;
   if (port && c.local.port != *port && c.remote.port != *port) return false;
   if (netns) {
     const bool sender_ns = x.sent_netns == *netns;

@@ -26,10 +26,13 @@ class StreamSink : public Sink {
 
   void reset(const Explanation& x) override {
     if (!o_.narrow.matches(x)) return;
-    ConnectionReport c;
+    // one report reused from reset to reset: its strings and timeline entries keep their
+    // memory, so a reset costs no allocation once they have grown
+    ConnectionReport& c = current_;
     c.x = x;
+    c.receiver_host.clear();
+    c.sender_host.clear();
     const ResetCase& r = x.reset;
-    // scratch vectors kept across resets: no allocation per reset once they have grown
     std::vector<Event>& events = events_;
     std::vector<int>& ends = ends_;
     events.clear();
@@ -52,6 +55,7 @@ class StreamSink : public Sink {
         ends.push_back(1);
       }
     }
+    size_t n = 0;
     if (store_) {
       std::vector<size_t>& order = order_;
       order.resize(events.size());
@@ -59,9 +63,12 @@ class StreamSink : public Sink {
       std::stable_sort(order.begin(), order.end(),
                        [&](size_t a, size_t b) { return events[a].ts_ns < events[b].ts_ns; });
       if (order.size() > o_.max_timeline) order.resize(o_.max_timeline);
-      c.timeline.reserve(order.size());
-      for (size_t i : order) c.timeline.push_back(timeline_entry(events[i], ends[i]));
+      n = order.size();
+      if (c.timeline.size() < n) c.timeline.resize(n);
+      for (size_t k = 0; k < n; ++k) timeline_entry(events[order[k]], ends[order[k]], c.timeline[k]);
     }
+    // entries past n stay allocated for the next reset; the writers see exactly n
+    c.timeline.resize(n);
     ++resets;
     counter.add(c);
     out_.reset(c);
@@ -95,6 +102,7 @@ class StreamSink : public Sink {
   ReportWriter& out_;
   const std::vector<SourceSummary>& sources_;
   const TimelineStore* store_;
+  ConnectionReport current_;
   std::vector<Event> events_;
   std::vector<int> ends_;
   std::vector<size_t> order_;

@@ -54,7 +54,9 @@ void timeline_text(const ConnectionReport& c, std::string& s) {
     s += "    (no events recorded for this connection)\n";
     return;
   }
-  const std::string rh = escape_for_terminal(c.receiver_host), sh = escape_for_terminal(c.sender_host);
+  static thread_local std::string rh, sh;  // kept: no allocation per reset
+  rh = escape_for_terminal(c.receiver_host);
+  sh = escape_for_terminal(c.sender_host);
   for (const TimelineEntry& t : c.timeline) {
     s += "    ";
     tod.append(s, t.ts_ns);
@@ -101,7 +103,7 @@ void TextReportWriter::reset(const ConnectionReport& c) {
   std::string& s = scratch_;
   s.clear();
   s += "\n";
-  s += render_text(c.x, ClockMap{0});
+  append_text(s, c.x, ClockMap{0});
   if (!c.receiver_host.empty() || !c.sender_host.empty()) {
     s += "  recorded on: receiver " + escape_for_terminal(c.receiver_host.empty() ? "-" : c.receiver_host) +
          ", sender " + escape_for_terminal(c.sender_host.empty() ? "-" : c.sender_host) + "\n";

@@ -1,5 +1,6 @@
 #include "report/timeline.h"
 
+#include "common/escape.h"
 #include "common/names.h"
 #include "correlate/task_context.h"
 #include "explain/explainer.h"
@@ -9,16 +10,16 @@ namespace {
 
 using Kind = TimelineEntry::Kind;
 
-std::string call_result(const Event& ev) {
-  const std::string call = ev.call == Call::Recv ? "recv()" : "send()";
-  std::string s;
+// The texts are appended to the entry's own strings: a report reuses its entries from reset
+// to reset, so once they have grown no entry allocates (a storm's report has millions).
+void call_result(const Event& ev, std::string& s) {
+  s += ev.call == Call::Recv ? "recv()" : "send()";
   switch (ev.phase) {
-    case Phase::Data: s = call + " -> data (" + thousands(ev.bytes) + " bytes)"; break;
-    case Phase::Eof: s = call + " -> 0 (EOF)"; break;
-    case Phase::Error: s = call + " -> " + errno_name(-ev.ret); break;
+    case Phase::Data: s += " -> data (" + thousands(ev.bytes) + " bytes)"; break;
+    case Phase::Eof: s += " -> 0 (EOF)"; break;
+    case Phase::Error: s += " -> " + errno_name(-ev.ret); break;
   }
   if (ev.count > 1) s += ", " + thousands(ev.count) + " calls";
-  return s;
 }
 
 Kind state_kind(const Event& ev) {
@@ -29,21 +30,31 @@ Kind state_kind(const Event& ev) {
   return Kind::State;
 }
 
-std::string state_text(const Event& ev) {
-  std::string s = tcp_state_name(ev.old_state) + " -> " + tcp_state_name(ev.state);
-  if (ev.state == tcp::kSynSent) s = "connect() " + s;
+void state_text(const Event& ev, std::string& s) {
+  if (ev.state == tcp::kSynSent) s += "connect() ";
+  s += tcp_state_name(ev.old_state);
+  s += " -> ";
+  s += tcp_state_name(ev.state);
   if (ev.state == tcp::kFinWait1 || ev.state == tcp::kLastAck) s += " (FIN sent)";
   if (ev.state == tcp::kCloseWait) s += " (FIN received)";
   if (ev.unread) s += ", " + thousands(ev.unread) + " bytes unread";
-  return s;
 }
 
-std::string reset_sent_text(const Event& ev) {
-  std::string s = ev.has_socket ? "RST sent" : "RST sent (no socket)";
-  if (const std::string r = rst_reason_name(ev.reason); !r.empty()) s += " reason=" + r;
+void reset_sent_text(const Event& ev, std::string& s) {
+  s += ev.has_socket ? "RST sent" : "RST sent (no socket)";
+  if (const std::string r = rst_reason_name(ev.reason); !r.empty()) {
+    s += " reason=";
+    s += r;
+  }
   if (ev.unread) s += ", " + thousands(ev.unread) + " bytes unread";
   if (ev.linger_on) s += ", SO_LINGER " + std::to_string(ev.linger_ms / 1000) + "s";
-  return s;
+}
+
+void task_label_into(const TaskRef& t, std::string& s) {
+  s += escape_for_terminal(t.comm);
+  s += '[';
+  s += std::to_string(t.pid);
+  s += ']';
 }
 
 }  // namespace
@@ -63,36 +74,43 @@ const char* kind_name(Kind k) {
 
 TimelineEntry timeline_entry(const Event& ev, int end) {
   TimelineEntry t;
+  timeline_entry(ev, end, t);
+  return t;
+}
+
+void timeline_entry(const Event& ev, int end, TimelineEntry& t) {
   t.ts_ns = ev.ts_ns;
   t.end = end;
+  t.what.clear();
+  t.who.clear();
   switch (ev.type) {
     case EventType::StateChange:
       t.kind = state_kind(ev);
-      t.what = state_text(ev);
-      if (task_owns_socket(ev)) t.who = task_label(ev.task);  // connect(), close()/shutdown()
+      state_text(ev, t.what);
+      if (task_owns_socket(ev)) task_label_into(ev.task, t.who);  // connect(), close()/shutdown()
       break;
     case EventType::SockCall:
       t.kind = ev.phase == Phase::Data ? Kind::Data : Kind::RecvResult;
-      t.what = call_result(ev);
-      t.who = task_label(ev.task);
+      call_result(ev, t.what);
+      task_label_into(ev.task, t.who);
       break;
     case EventType::Close:
       t.kind = Kind::Close;
-      t.what = std::string(ev.closing_whole_socket() ? "close()" : "shutdown()") +
-               (ev.task_exiting ? " by an exiting task" : "") +
-               (ev.unread ? ", " + thousands(ev.unread) + " bytes unread" : "");
-      t.who = task_label(ev.task);
+      t.what += ev.closing_whole_socket() ? "close()" : "shutdown()";
+      if (ev.task_exiting) t.what += " by an exiting task";
+      if (ev.unread) t.what += ", " + thousands(ev.unread) + " bytes unread";
+      task_label_into(ev.task, t.who);
       break;
     case EventType::ResetSent:
       t.kind = Kind::Rst;
-      t.what = reset_sent_text(ev);
+      reset_sent_text(ev, t.what);
       break;
     case EventType::ResetReceived:
       t.kind = Kind::Rst;
-      t.what = "RST received in " + tcp_state_name(ev.state);
+      t.what += "RST received in ";
+      t.what += tcp_state_name(ev.state);
       break;
   }
-  return t;
 }
 
 }  // namespace connreset::report

@@ -19,6 +19,8 @@ struct TimelineEntry {
 
 // How a raw event reads in a timeline, for the end it belongs to.
 TimelineEntry timeline_entry(const Event& ev, int end);
+// The same into an existing entry, reusing its strings.
+void timeline_entry(const Event& ev, int end, TimelineEntry& into);
 
 const char* kind_name(TimelineEntry::Kind k);  // "connect", "data", "fin", "rst", ...
 

@@ -2,7 +2,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "decode/event.h"
@@ -17,6 +16,9 @@ namespace connreset::report {
 class TimelineStore {
  public:
   explicit TimelineStore(size_t capacity);
+  ~TimelineStore();
+  TimelineStore(const TimelineStore&) = delete;
+  TimelineStore& operator=(const TimelineStore&) = delete;
 
   void add(const Event& ev);  // events with a cookie; in stream order
   // cookie's stored events, oldest first; the most recent `max` when there are more
@@ -34,12 +36,25 @@ class TimelineStore {
     std::array<char, 16> comm{};
   };
   bool live(uint64_t seq) const { return seq != 0 && seq + capacity_ > next_seq_; }
-  void prune();
+
+  // cookie -> seq of its latest event: open addressing, linear probing, no node per cookie
+  // (one event in ten or so is a new cookie in a storm; a node each was a malloc each).
+  struct Head {
+    uint64_t cookie = 0;  // 0: empty (events without a cookie are not stored)
+    uint64_t seq = 0;
+  };
+  uint64_t* find_head(uint64_t cookie) const;
+  uint64_t& head_for(uint64_t cookie);  // inserted (seq 0) when absent
+  void rehash();
 
   size_t capacity_;
-  std::vector<Slot> ring_;  // slot of seq: (seq - 1) % capacity_
+  // slot of seq: (seq - 1) % capacity_; an anonymous mapping (zero pages until touched,
+  // huge pages where the kernel offers them): a small journal does not pay for all of it
+  Slot* ring_ = nullptr;
+  size_t ring_bytes_ = 0;
   uint64_t next_seq_ = 1;
-  std::unordered_map<uint64_t, uint64_t> last_;  // cookie -> seq of its latest event
+  std::vector<Head> heads_;
+  size_t heads_used_ = 0;
 };
 
 }  // namespace connreset::report

@@ -19,11 +19,6 @@ std::string pod_label(const Workload* w) {
   return "";
 }
 
-std::string label_with_pod(const TaskRef& t, const Workload* w) {
-  const std::string pod = pod_label(w);
-  return task_label(t) + (pod.empty() ? "" : " (" + pod + ")");
-}
-
 // "  sender cr-server[42] in pod ns/name, container srv (containerd 0123456789ab)"
 std::string workload_line(const char* role, const std::optional<TaskRef>& t, const Workload* w) {
   if (!t || !w) return "";
@@ -43,20 +38,49 @@ const Workload* workload_of(const Explanation& x, const TaskRef& t) {
   return it == x.workloads.end() ? nullptr : it->second.get();
 }
 
-std::string observed_line(const Explanation& x, const Observation& o, const ClockMap& clock) {
-  std::string line = "  " + label_with_pod(o.task, workload_of(x, o.task)) + " " + o.call_name() + "() -> " + o.result() + " at " +
-                     clock_hms_ms(clock.to_wall_ns(o.first_ns));
-  if (o.count > 1) line += " (" + thousands(o.count) + " calls, last " + clock_hms_ms(clock.to_wall_ns(o.last_ns)) + ")";
-  return line + "\n";
+// The lines are appended to one string: a report renders millions of resets, and a
+// temporary string per piece was most of the cost of its text.
+void append_label_with_pod(std::string& s, const TaskRef& t, const Workload* w) {
+  s += escape_for_terminal(t.comm);
+  s += '[';
+  s += std::to_string(t.pid);
+  s += ']';
+  if (w) {
+    const std::string pod = pod_label(w);
+    if (!pod.empty()) s += " (" + pod + ")";
+  }
 }
 
-std::string party_line(const Explanation& x, const ClockMap& clock) {
+void observed_line(std::string& s, const Explanation& x, const Observation& o, const ClockMap& clock) {
+  s += "  ";
+  append_label_with_pod(s, o.task, workload_of(x, o.task));
+  s += ' ';
+  s += o.call_name();
+  s += "() -> ";
+  s += o.result();
+  s += " at ";
+  append_clock_hms_ms(s, clock.to_wall_ns(o.first_ns));
+  if (o.count > 1) {
+    s += " (" + thousands(o.count) + " calls, last ";
+    append_clock_hms_ms(s, clock.to_wall_ns(o.last_ns));
+    s += ')';
+  }
+  s += '\n';
+}
+
+void party_line(std::string& s, const Explanation& x, const ClockMap& clock) {
   const ResetCase& c = x.reset;
   const std::string at = clock_hms_ms(clock.to_wall_ns(c.ts_ns));
-  if (c.receiver) return "  " + label_with_pod(*c.receiver, x.workload_of(c.receiver)) + " received the RST at " + at + "\n";
-  if (x.rst_received_locally) return "  a socket with no known owner received the RST at " + at + "\n";
-  return "  RST sent to " + c.local.str() + " at " + at +
+  if (c.receiver) {
+    s += "  ";
+    append_label_with_pod(s, *c.receiver, x.workload_of(c.receiver));
+    s += " received the RST at " + at + "\n";
+  } else if (x.rst_received_locally) {
+    s += "  a socket with no known owner received the RST at " + at + "\n";
+  } else {
+    s += "  RST sent to " + c.local.str() + " at " + at +
          "; no socket on this host processed it (remote peer, or dropped on the way)\n";
+  }
 }
 
 // The numbers an inferred cause rests on, in one line.
@@ -85,25 +109,45 @@ std::string evidence_line(const RemoteEvidence& e) {
 
 }  // namespace
 
-std::string render_text(const Explanation& x, const ClockMap& clock) {
+void append_text(std::string& s, const Explanation& x, const ClockMap& clock) {
   const ResetCase& c = x.reset;
   // time first, as on every other line people grep
-  std::string s = clock_hms_ms(clock.to_wall_ns(c.ts_ns)) + " RESET " + c.local.str() + " <- " + c.remote.str() +
-                  "  cause=" + std::string(cause_id(x.cause));
-  if (!x.rst_reason.empty()) s += "  reason=" + x.rst_reason;
-  s += "\n";
-  if (c.observed.empty()) {
-    s += party_line(x, clock);
-  } else {
-    for (const Observation& o : c.observed) s += observed_line(x, o, clock);
+  append_clock_hms_ms(s, clock.to_wall_ns(c.ts_ns));
+  s += " RESET ";
+  c.local.append_str(s);
+  s += " <- ";
+  c.remote.append_str(s);
+  s += "  cause=";
+  s += cause_id(x.cause);
+  if (!x.rst_reason.empty()) {
+    s += "  reason=";
+    s += x.rst_reason;
   }
-  s += "  because " + x.because + "\n";
-  s += workload_line("sender", c.sender, x.workload_of(c.sender));
-  s += workload_line("receiver", c.receiver, x.workload_of(c.receiver));
+  s += '\n';
+  if (c.observed.empty()) {
+    party_line(s, x, clock);
+  } else {
+    for (const Observation& o : c.observed) observed_line(s, x, o, clock);
+  }
+  s += "  because ";
+  s += x.because;
+  s += '\n';
+  if (c.sender) s += workload_line("sender", c.sender, x.workload_of(c.sender));
+  if (c.receiver) s += workload_line("receiver", c.receiver, x.workload_of(c.receiver));
   if (c.actor && (!c.sender || c.actor->pid != c.sender->pid)) s += workload_line("actor", c.actor, x.workload_of(c.actor));
   if (x.evidence && x.inferred) s += evidence_line(*x.evidence);
-  s += "  kernel: " + x.kernel_path + "  [netns " + std::to_string(c.netns) + "]\n";
-  s += "  fix: " + x.advice + "\n";
+  s += "  kernel: ";
+  s += x.kernel_path;
+  s += "  [netns ";
+  s += std::to_string(c.netns);
+  s += "]\n  fix: ";
+  s += x.advice;
+  s += '\n';
+}
+
+std::string render_text(const Explanation& x, const ClockMap& clock) {
+  std::string s;
+  append_text(s, x, clock);
   return s;
 }
 

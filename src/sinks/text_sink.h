@@ -25,6 +25,7 @@ class TextSink : public Sink {
 
 // The block TextSink prints for one reset (exposed for tests and report).
 std::string render_text(const Explanation& x, const ClockMap& clock);
+void append_text(std::string& out, const Explanation& x, const ClockMap& clock);  // the same, appended
 std::string render_text(const Finding& f, const ClockMap& clock);
 
 }  // namespace connreset
