@@ -52,7 +52,8 @@ int BPF_PROG(tp_receive_reset, struct sock *sk)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_set_state, const struct sock *sk, int oldstate, int newstate)
 {
-	if (sk->sk_protocol != CR_IPPROTO_TCP || !state_change_wanted(sk, oldstate, newstate))
+	if (sk->sk_protocol != CR_IPPROTO_TCP || !state_change_wanted(sk, oldstate, newstate) ||
+	    state_folded(sk, oldstate, newstate))
 		return 0;
 	emit_state(sk, sock_key_tracing((struct sock *)sk), oldstate, newstate);
 	return 0;
@@ -131,7 +132,7 @@ int BPF_PROG(fe_set_state, struct sock *sk, int state)
 {
 	const int old = BPF_CORE_READ(sk, __sk_common.skc_state);
 
-	if (old == state || !state_change_wanted(sk, old, state))
+	if (old == state || !state_change_wanted(sk, old, state) || state_folded(sk, old, state))
 		return 0;
 	emit_state(sk, sock_key_tracing(sk), old, state);
 	return 0;
@@ -217,7 +218,7 @@ int BPF_KPROBE(kp_set_state, struct sock *sk, int state)
 {
 	const int old = BPF_CORE_READ(sk, __sk_common.skc_state);
 
-	if (old == state || !state_change_wanted(sk, old, state))
+	if (old == state || !state_change_wanted(sk, old, state) || state_folded(sk, old, state))
 		return 0;
 	emit_state(sk, (__u64)sk, old, state);
 	return 0;

@@ -231,7 +231,8 @@ enum cr_counter {
 	CR_CNT_EVENTS = 0,        /* records written to the ring buffer */
 	CR_CNT_LOST = 1,          /* records dropped: ring buffer full */
 	CR_CNT_CALL_TABLE_FULL = 2, /* recv/send aggregation entries that could not be created */
-	CR_CNT_MAX = 3,
+	CR_CNT_STATES_FOLDED = 3, /* state changes left out: implied by another record (quiet path) */
+	CR_CNT_MAX = 4,
 	CR_CNT_STRIDE = 8,        /* u64 slots per CPU: a cache line, no sharing between CPUs */
 };
 

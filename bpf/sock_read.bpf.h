@@ -342,6 +342,78 @@ static __always_inline void fill_rst_segment(struct cr_event *e, const struct so
 		e->rst_acked = bpf_ntohl(ack) - BPF_CORE_READ(tp, snd_una);
 }
 
+/*
+ * The quiet path (issue 14): state changes that tell user space nothing it does not
+ * already know are left out unless every change is wanted (trace --all):
+ *  - SYN_SENT -> ESTABLISHED: the connect() was already seen (SYN_SENT), nothing is
+ *    learned from its completion that a later record does not carry;
+ *  - X -> CLOSE right after an RST was received on the socket: tcp_reset() always ends
+ *    in tcp_done(), so the RESET_RECEIVED record (state X) already says the socket closed.
+ * Each left out change is counted (CR_CNT_STATES_FOLDED). A reset storm has 5 state
+ * changes per connection; these are 2 of them, and each record costs the workload's CPU
+ * a ring-buffer slot, the task's comm and cgroup and the socket's fields.
+ */
+const volatile bool quiet_states = false;
+
+/*
+ * The socket whose RST this CPU processed last: tcp_reset() runs tcp_done() right after
+ * the tracepoint/probe, on the same CPU, in the same call. One slot per CPU, no key per
+ * socket: bounded, and nothing to evict. The state and a time bound guard against a
+ * stale slot meeting a new socket at a freed one's address.
+ */
+struct rst_mark {
+	__u64 sk;
+	__u64 ts_ns;
+	__u32 state;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rst_mark);
+} rst_marks SEC(".maps");
+
+#define CR_RST_MARK_WINDOW_NS (100 * 1000 * 1000ULL)
+
+static __always_inline void mark_reset_received(const struct sock *sk, const struct cr_event *e)
+{
+	__u32 zero = 0;
+	struct rst_mark *m;
+
+	if (!quiet_states)
+		return;
+	m = bpf_map_lookup_elem(&rst_marks, &zero);
+	if (!m)
+		return;
+	m->sk = (__u64)sk;
+	m->ts_ns = e->ts_ns;
+	m->state = e->state;
+}
+
+/* True when the change is left out (quiet path); counted. */
+static __always_inline bool state_folded(const struct sock *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0;
+	struct rst_mark *m;
+
+	if (!quiet_states)
+		return false;
+	if (oldstate == CR_TCP_SYN_SENT && newstate == CR_TCP_ESTABLISHED) {
+		count(CR_CNT_STATES_FOLDED);
+		return true;
+	}
+	if (newstate != CR_TCP_CLOSE)
+		return false;
+	m = bpf_map_lookup_elem(&rst_marks, &zero);
+	if (!m || m->sk != (__u64)sk || m->state != (__u32)oldstate ||
+	    bpf_ktime_get_ns() - m->ts_ns > CR_RST_MARK_WINDOW_NS)
+		return false;
+	m->sk = 0;
+	count(CR_CNT_STATES_FOLDED);
+	return true;
+}
+
 /* skb: the RST segment where the probe sees it, else NULL (tp_btf, 5.10's tcp_reset(sk)). */
 static __always_inline void emit_reset_received(const struct sock *sk, const struct sk_buff *skb,
 						__u64 key)
@@ -349,7 +421,8 @@ static __always_inline void emit_reset_received(const struct sock *sk, const str
 	struct cr_event *e = sock_event(CR_EV_RESET_RECEIVED, sk, key);
 
 	if (!e)
-		return;
+		return; /* no mark: the close that follows is then reported as a state change */
+	mark_reset_received(sk, e);
 	fill_rst_evidence(e, sk);
 	if (skb)
 		fill_rst_segment(e, sk, skb);

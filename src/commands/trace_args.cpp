@@ -122,6 +122,7 @@ std::string resolve_trace_args(TraceArgs& args) {
   args.live.correlator.settle_ns = static_cast<uint64_t>(args.settle_ms) * 1'000'000;
   args.live.correlator.closed_grace_ns = static_cast<uint64_t>(args.closed_keep_ms) * 1'000'000;
   args.live.correlator.lifecycle = args.all;
+  args.live.tracer.all_states = args.all;  // --all shows every change: none left out in the kernel
   args.live.correlator.loop_threshold = args.loop_threshold;
   args.live.tracer.loop_report_first = args.loop_threshold;
   if (!args.netns_arg.empty()) {

@@ -199,7 +199,9 @@ void Correlator::unindex_pending(PendingIt it) {
 
 Correlator::PendingIt Correlator::erase_pending(PendingIt it) {
   unindex_pending(it);
-  return pending_.erase(it);
+  const PendingIt next = std::next(it);
+  free_pending_.splice(free_pending_.end(), pending_, it);
+  return next;
 }
 
 // The case still waiting for the other side of ev: mirrored tuple, within the pair window,
@@ -232,7 +234,12 @@ Correlator::PendingIt Correlator::open_pending(ResetCase c, uint64_t ts) {
     erase_pending(pending_.begin());
     ++stats_.pending_dropped;
   }
-  pending_.push_back(Pending{std::move(c), ts + options_.settle_ns, pending_seq_++});
+  if (free_pending_.empty()) {
+    pending_.push_back(Pending{std::move(c), ts + options_.settle_ns, pending_seq_++});
+  } else {
+    pending_.splice(pending_.end(), free_pending_, free_pending_.begin());
+    pending_.back() = Pending{std::move(c), ts + options_.settle_ns, pending_seq_++};
+  }
   const PendingIt it = std::prev(pending_.end());
   index_pending(it);
   return it;
@@ -285,7 +292,11 @@ void Correlator::on_reset_sent(const Event& ev) {
 
 void Correlator::on_reset_received(const Event& ev) {
   Socket& s = socket_for(ev);
-  s.state = ev.state;
+  // tcp_reset() always ends in tcp_done(): the socket is closed from here on. The kernel
+  // leaves that state change out (its quiet path), so the close is taken from the RST.
+  s.prev_state = ev.state;
+  s.state = tcp::kClose;
+  mark_closed(s, ev.ts_ns);
   // the same local abort seen after its RST: already accounted for
   auto [b, e] = pending_by_cookie_.equal_range(ev.cookie);
   for (auto i = b; i != e; ++i) {
@@ -310,6 +321,15 @@ void Correlator::on_reset_received(const Event& ev) {
 }
 
 // ---- lifecycle ------------------------------------------------------------------
+
+void Correlator::mark_closed(Socket& s, uint64_t ts_ns) {
+  report_final_findings(s);
+  if (s.closed_ns) return;
+  s.closed_ns = ts_ns;
+  ++closed_count_;
+  closed_.emplace_back(ts_ns, s.cookie);
+  if (closed_count_ > options_.max_closed) expire_closed(0);
+}
 
 void Correlator::on_state(const Event& ev) {
   Socket& s = socket_for(ev);
@@ -339,13 +359,7 @@ void Correlator::on_state(const Event& ev) {
       (ev.old_state == tcp::kFinWait2 && ev.state == tcp::kClose && ev.fin_received)) {
     if (!s.fin_received_ns) s.fin_received_ns = ev.ts_ns;
   }
-  if (ev.state == tcp::kClose) report_final_findings(s);
-  if (ev.state == tcp::kClose && !s.closed_ns) {
-    s.closed_ns = ev.ts_ns;
-    ++closed_count_;
-    closed_.emplace_back(ev.ts_ns, ev.cookie);
-    if (closed_count_ > options_.max_closed) expire_closed(0);
-  }
+  if (ev.state == tcp::kClose) mark_closed(s, ev.ts_ns);
   if (options_.lifecycle) {
     std::optional<TaskRef> owner;
     if (s.owner_count) owner = s.owners[s.owner_count - 1].task();
@@ -471,6 +485,7 @@ void Correlator::expire_closed(uint64_t now_ns) {
 void Correlator::flush() {
   for (Pending& p : pending_) finish(p);
   pending_.clear();
+  free_pending_.clear();
   pending_by_cookie_.clear();
   awaiting_sent_.clear();
   awaiting_received_.clear();

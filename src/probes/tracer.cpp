@@ -78,6 +78,7 @@ Tracer::Tracer(const AttachPlan& plan, const TracerOptions& opt) {
 
   skel_->rodata->filter_port = opt.filter_port;
   skel_->rodata->loop_report_first = opt.loop_report_first;
+  skel_->rodata->quiet_states = !opt.all_states;
   skel_->rodata->wakeup_bytes = static_cast<uint64_t>(opt.ringbuf_kib) * 1024 / 4;
   skel_->rodata->key_by_pointer = plan.uses(ProbeFamily::Kprobe);
   // tcp_reset(sk, skb) since 5.15, tcp_reset(sk) before: read the RST segment only where it is passed
@@ -232,6 +233,7 @@ KernelCounters Tracer::counters() const {
   out.events = sum(CR_CNT_EVENTS);
   out.lost = sum(CR_CNT_LOST);
   out.call_table_full = sum(CR_CNT_CALL_TABLE_FULL);
+  out.states_folded = sum(CR_CNT_STATES_FOLDED);
   return out;
 }
 

@@ -25,6 +25,9 @@ struct TracerOptions {
   uint32_t max_tracked = 65536;      // recv/send aggregation entries in the LRU hash
   uint64_t loop_report_first = kDefaultLoopThreshold;  // after-the-end calls before the first repeat report
   bool verbose = false;              // libbpf's own messages on stderr
+  // Every TCP state change as a record (trace --all). Otherwise the kernel leaves out the
+  // changes another record already implies (bpf/sock_read.bpf.h, quiet_states).
+  bool all_states = false;
   // connreset run: also load the process-tree programs (bpf/process_tree.bpf.h);
   // off for every other command, whose programs stay exactly as they were.
   bool track_tree = false;
@@ -44,6 +47,7 @@ struct KernelCounters {
   uint64_t events = 0;
   uint64_t lost = 0;
   uint64_t call_table_full = 0;
+  uint64_t states_folded = 0;  // state changes left out, implied by another record
 };
 
 // The loaded and attached BPF programs of one attach plan, and the ring

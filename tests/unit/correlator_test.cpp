@@ -297,6 +297,35 @@ TEST_F(CorrelatorTest, ClosedSocketsExpireAfterGrace) {
   EXPECT_EQ(c.stats().sockets_tracked, 0u);
 }
 
+// The kernel's quiet path leaves out the close that follows a received RST (tcp_reset() always
+// ends in tcp_done()): the socket must still count as closed and expire, or a storm's sockets
+// would stay until the LRU bound. Its earlier state is still the sender-side prev_state.
+TEST_F(CorrelatorTest, ResetReceived_ClosesTheSocketWithoutAStateRecord) {
+  opts.closed_grace_ns = 100 * kMs;
+  opts.settle_ns = 10 * kMs;
+  Correlator c(opts, out);
+  c.on_event(state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent));
+  c.on_event(rst_received(2 * kMs, client_sock, server));
+  c.tick(50 * kMs);
+  ASSERT_EQ(out.resets.size(), 1u);
+  EXPECT_EQ(c.stats().sockets_tracked, 1u);
+  c.tick(200 * kMs);
+  EXPECT_EQ(c.stats().sockets_tracked, 0u);
+}
+
+// An older journal (or trace --all) still has the close as a state change after the RST: the
+// socket is closed once, not twice.
+TEST_F(CorrelatorTest, ResetReceivedThenCloseState_ClosedOnce) {
+  opts.max_closed = 1;
+  opts.settle_ns = 10 * kMs;
+  Correlator c(opts, out);
+  c.on_event(rst_received(2 * kMs, client_sock, server));
+  c.on_event(state(2 * kMs + 10, client_sock, server, tcp::kEstablished, tcp::kClose));
+  c.tick(50 * kMs);
+  EXPECT_EQ(c.stats().sockets_tracked, 1u);
+  EXPECT_EQ(c.stats().closed_evicted, 0u);
+}
+
 // A reset storm closes sockets faster than closed_grace_ns expires them: --max-closed bounds
 // them, the oldest first, and open sockets are not touched.
 TEST_F(CorrelatorTest, ClosedSocketsAreBoundedByCount_OldestFirst_OpenOnesKept) {
