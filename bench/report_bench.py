@@ -1,9 +1,12 @@
 """`connreset report` at scale (issue #16), driven by run_bench.py.
 
 Records a reset storm into a journal (~1 GB in the full run, a few MB with
---quick), then times `report` as text, JSON and HTML (wall time, events/s,
-peak RSS from wait4) and a many-host case: 8 of the journal's files relabelled
-as 8 hosts whose clocks start together, merged. With --report-before BINARY
+--quick; CONNRESET_BENCH_STORM_S sets the storm's length, CONNRESET_BENCH_JOURNAL_MIB
+a size to keep storming until), then times `report` as text, JSON and HTML (wall
+and CPU time, events/s, peak RSS from wait4) and a many-host case: 8 separate
+recordings, one per host (NODE_NAME), each of its own storm, their clocks shifted
+so that the 8 overlap as a fleet's journals of the same minutes do, merged. With
+--report-before BINARY
 the same inputs go through that build too (the implementation before streaming),
 and the resets each explains are compared by cause. Standard library only.
 """
@@ -19,24 +22,37 @@ import zlib
 MAGIC = b"CRJRNL\r\n"
 
 
-def record_storm(args, tmpdir, seconds, max_size):
-    out = os.path.join(tmpdir, "storm-journal")
-    err_path = os.path.join(tmpdir, "storm-record.err")
+def record_storm(args, tmpdir, seconds, max_size, name="storm-journal", node=None, until_bytes=0):
+    """One `record` of loadgen storms: `seconds` of storm, then more of it (5 s at a
+    time) while the journal is smaller than until_bytes. node: the host it names."""
+    out = os.path.join(tmpdir, name)
+    err_path = os.path.join(tmpdir, name + ".err")
+    env = dict(os.environ)
+    if node:
+        env["NODE_NAME"] = node
     with open(err_path, "w") as err:
         rec = subprocess.Popen([args.connreset, "record", "--out", out, "--max-size", str(max_size),
-                                "--max-files", "100000"], stdout=subprocess.DEVNULL, stderr=err)
+                                "--max-files", "100000"], stdout=subprocess.DEVNULL, stderr=err, env=env)
     t0 = time.monotonic()
     while "journaling to" not in open(err_path).read():
         if rec.poll() is not None or time.monotonic() - t0 > 60:
             raise RuntimeError("record did not start: " + open(err_path).read()[-1000:])
         time.sleep(0.05)
-    subprocess.run([args.loadgen, "storm", "--unread", "64", "--duration", str(seconds), "--workers", "2"],
-                   capture_output=True, timeout=seconds * 4 + 60, check=True)
+
+    def size():
+        return sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
+
+    burst = seconds
+    while True:
+        subprocess.run([args.loadgen, "storm", "--unread", "64", "--duration", str(burst), "--workers", "2"],
+                       capture_output=True, timeout=burst * 4 + 60, check=True)
+        if size() >= until_bytes:
+            break
+        burst = 5.0
     rec.send_signal(signal.SIGINT)
     rec.wait(timeout=120)
     m = re.search(r"(\d+) events journaled", open(err_path).read())
-    size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
-    return out, (int(m.group(1)) if m else None), size
+    return out, (int(m.group(1)) if m else None), size()
 
 
 def header(path):
@@ -49,14 +65,12 @@ def header(path):
     return fixed, meta, 20 + meta_len
 
 
-def relabel(src, dst, host, created_wall_ns):
-    """A copy of journal file src as if host `host` had recorded it, its clock
-    shifted so that it starts at created_wall_ns (the header's CRC is redone)."""
+def shift_clock(src, dst, created_wall_ns):
+    """A copy of journal file src whose clock is shifted so that it starts at
+    created_wall_ns, as a host whose clock is that far off would have written it
+    (the header's CRC is redone; the records are the recorded ones)."""
     fixed, meta, body = header(src)
     shift = created_wall_ns - meta["created_wall_ns"]
-    meta["host"] = host
-    meta["boot_id"] = host + "-boot"
-    meta["sequence"] = 1
     meta["created_wall_ns"] = created_wall_ns
     meta["realtime_minus_monotonic_ns"] += shift
     text = json.dumps(meta).encode()
@@ -66,6 +80,33 @@ def relabel(src, dst, host, created_wall_ns):
         f.seek(body)
         shutil.copyfileobj(f, out, 1 << 20)
     os.chmod(dst, 0o600)
+
+
+def fleet(args, tmpdir, hosts, seconds, max_size):
+    """`hosts` separate recordings (a storm each, NODE_NAME bench-host-N), then each
+    host's files shifted so that all start within a few ms of the first (clock offsets
+    of 0..7 ms): journals of the same minutes from a fleet. Returns the per-host
+    directories, their events and bytes."""
+    dirs, events, size = [], 0, 0
+    start = None
+    for i in range(hosts):
+        node = f"bench-host-{i}"
+        rec_dir, n, b = record_storm(args, tmpdir, seconds, max_size, name=f"fleet-{i}", node=node)
+        files = sorted(f for f in os.listdir(rec_dir) if f.endswith(".journal"))
+        first = header(os.path.join(rec_dir, files[0]))[1]["created_wall_ns"]
+        if start is None:
+            start = first
+        shift = start + i * 1_000_000 - first  # host i's clock: i ms ahead of host 0's
+        d = os.path.join(tmpdir, "merged", node)
+        os.makedirs(d, mode=0o700)
+        for f in files:
+            src = os.path.join(rec_dir, f)
+            shift_clock(src, os.path.join(d, f), header(src)[1]["created_wall_ns"] + shift)
+        shutil.rmtree(rec_dir)
+        dirs.append(d)
+        events += n or 0
+        size += b
+    return dirs, events, size
 
 
 def run_report(binary, inputs, fmt, tmpdir):
@@ -125,34 +166,23 @@ def report_section(args, tmpdir, quick):
     # 1/8 of that so 8 of them make the many-host case
     seconds = 0.3 if quick else 30.0
     max_size = (1 << 20) if quick else (128 << 20)
+    until_bytes = 0
     if os.environ.get("CONNRESET_BENCH_STORM_S"):
         seconds = float(os.environ["CONNRESET_BENCH_STORM_S"])
+    if os.environ.get("CONNRESET_BENCH_JOURNAL_MIB"):
+        until_bytes = int(os.environ["CONNRESET_BENCH_JOURNAL_MIB"]) << 20
     if os.environ.get("CONNRESET_BENCH_FILE_MIB"):
         max_size = int(os.environ["CONNRESET_BENCH_FILE_MIB"]) << 20
     try:
-        journal, recorded, size = record_storm(args, tmpdir, seconds, max_size)
+        journal, recorded, size = record_storm(args, tmpdir, seconds, max_size, until_bytes=until_bytes)
+        # 8 hosts: 8 storms of an eighth of the big one each (a few MB with --quick)
+        merged_inputs, merged_events, merged_size = fleet(args, tmpdir, 8, max(seconds / 8, 0.2), max_size)
     except Exception as e:  # noqa: BLE001 - reported as a row
         return {"error": f"recording the storm failed: {e}", "rows": []}
     files = sorted(os.listdir(journal))
     events = recorded or 0
-    cases = [("storm", [journal], events)]
-    # 8 hosts: 8 of the files (or copies of the one there is), clocks aligned to start together
-    merged = os.path.join(tmpdir, "merged")
-    os.makedirs(merged)
-    src = [os.path.join(journal, f) for f in files if f.endswith(".journal")]
-    picks = [src[i % len(src)] for i in range(8)]
-    start = header(picks[0])[1]["created_wall_ns"]
-    merged_inputs = []
-    for i, path in enumerate(picks):
-        d = os.path.join(merged, f"host-{i}")
-        os.makedirs(d, mode=0o700)
-        relabel(path, os.path.join(d, "connreset-00000001.journal"), f"bench-host-{i}", start)
-        merged_inputs.append(d)
-    merged_size = sum(os.path.getsize(os.path.join(d, "connreset-00000001.journal")) for d in merged_inputs)
-    # event count of the merged case: records are fixed-size, so bytes tell it closely
-    per_event = size / events if events else 148
-    merged_events = int(merged_size / per_event)
-    cases.append(("merged-8", merged_inputs, merged_events))
+    src = [f for f in files if f.endswith(".journal")]
+    cases = [("storm", [journal], events), ("merged-8", merged_inputs, merged_events)]
     impls = [("after", args.connreset)]
     if getattr(args, "report_before", None):
         impls.insert(0, ("before", args.report_before))
@@ -175,7 +205,7 @@ def report_section(args, tmpdir, quick):
             if b and a:
                 a[0]["same_as_before"] = a[0]["by_cause"] == b[0]["by_cause"] and a[0].get("resets") == b[0].get("resets")
     return {"rows": rows, "journal_bytes": size, "journal_files": len(src), "events": events,
-            "storm_s": seconds}
+            "storm_s": seconds, "merged_bytes": merged_size, "merged_events": merged_events}
 
 
 def print_report_section(w, rep):
@@ -186,7 +216,9 @@ def print_report_section(w, rep):
         w(f"  {rep['error']}\n")
         return
     w(f"journal: {rep['journal_bytes'] / 2**20:,.0f} MiB in {rep['journal_files']} file(s), "
-      f"{rep['events']:,} events ({rep['storm_s']} s storm, 2 workers)\n")
+      f"{rep['events']:,} events ({rep['storm_s']} s storm, 2 workers); 8 hosts: "
+      f"{rep.get('merged_bytes', 0) / 2**20:,.0f} MiB, {rep.get('merged_events', 0):,} events "
+      f"(8 separate recordings, clocks 0..7 ms apart)\n")
     for r in rep["rows"]:
         same = ""
         if "same_as_before" in r:
