@@ -68,11 +68,12 @@ class HtmlReportWriter : public ReportWriter {
   struct CauseSamples {
     uint64_t count = 0;
     std::vector<ConnectionReport> first;
-    std::deque<ConnectionReport> recent;
+    std::vector<ConnectionReport> recent;  // a ring once full: recent_next is the oldest
+    size_t recent_next = 0;
   };
   size_t per_cause_;
   ReportHeader header_;
-  std::map<std::string, CauseSamples> causes_;
+  std::map<std::string, CauseSamples, std::less<>> causes_;
   std::vector<Finding> findings_;
   uint64_t findings_count_ = 0;
   std::string page_;

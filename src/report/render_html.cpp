@@ -249,15 +249,26 @@ std::string html_escape(std::string_view raw) {
 }
 
 void HtmlReportWriter::reset(const ConnectionReport& c) {
-  CauseSamples& cs = causes_[std::string(cause_id(c.x.cause))];
+  const std::string_view id = cause_id(c.x.cause);
+  auto it = causes_.find(id);
+  if (it == causes_.end()) it = causes_.emplace(std::string(id), CauseSamples{}).first;
+  CauseSamples& cs = it->second;
   ++cs.count;
   if (cs.first.size() < per_cause_) {
     cs.first.push_back(trimmed(c));
     return;
   }
   if (per_cause_ == 0) return;
-  if (cs.recent.size() == per_cause_) cs.recent.pop_front();
-  cs.recent.push_back(trimmed(c));
+  if (cs.recent.size() < per_cause_) {
+    cs.recent.push_back(trimmed(c));
+    return;
+  }
+  // a ring: the oldest sample is overwritten in place (its strings keep their memory),
+  // no copy into a fresh report per reset
+  ConnectionReport& slot = cs.recent[cs.recent_next];
+  slot = c;
+  if (slot.timeline.size() > kHtmlTimeline) slot.timeline.resize(kHtmlTimeline);
+  cs.recent_next = (cs.recent_next + 1) % per_cause_;
 }
 
 void HtmlReportWriter::finding(const Finding& f) {
@@ -303,6 +314,9 @@ void HtmlReportWriter::end(const ReportEnd& e) {
     CauseSamples& cs = it->second;
     auto by_time = [](const ConnectionReport& a, const ConnectionReport& b) { return a.x.reset.ts_ns < b.x.reset.ts_ns; };
     std::stable_sort(cs.first.begin(), cs.first.end(), by_time);
+    // the ring in arrival order again (oldest first), so that ties keep it as they always did
+    std::rotate(cs.recent.begin(), cs.recent.begin() + static_cast<std::ptrdiff_t>(cs.recent_next), cs.recent.end());
+    cs.recent_next = 0;
     std::stable_sort(cs.recent.begin(), cs.recent.end(), by_time);
     s += "<h3 id='cause-" + html_escape(row.key) + "'>" + html_escape(row.key) + ": " + thousands(cs.count) +
          " reset(s)</h3>\n";

@@ -125,18 +125,18 @@ class Collector : public ReportWriter {
   Report& rep_;
 };
 
-void bump(std::map<std::string, uint64_t>& m, const std::string& key) {
+void bump(std::map<std::string, uint64_t, std::less<>>& m, std::string_view key) {
   auto it = m.find(key);
   if (it != m.end()) {
     ++it->second;
   } else if (m.size() < SummaryCounter::kMaxKeys) {
-    m.emplace(key, 1);
+    m.emplace(std::string(key), 1);
   } else {
     ++m["(other)"];
   }
 }
 
-std::vector<CountRow> sorted(const std::map<std::string, uint64_t>& counts) {
+std::vector<CountRow> sorted(const std::map<std::string, uint64_t, std::less<>>& counts) {
   std::vector<CountRow> rows;
   rows.reserve(counts.size());
   for (const auto& [k, n] : counts) rows.push_back(CountRow{k, n});
@@ -147,13 +147,22 @@ std::vector<CountRow> sorted(const std::map<std::string, uint64_t>& counts) {
 
 }  // namespace
 
+// The keys are built in one scratch string (no string per reset once it has grown).
 void SummaryCounter::add(const ConnectionReport& c) {
   const ResetCase& r = c.x.reset;
-  bump(cause_, std::string(cause_id(c.x.cause)));
+  bump(cause_, cause_id(c.x.cause));
   // by name, not pid: a service's many workers are one row
-  if (r.receiver) bump(process_, r.receiver->comm + " (receiver)");
-  if (r.sender) bump(process_, r.sender->comm + " (sender)");
-  bump(remote_, r.remote.str());
+  if (r.receiver) {
+    key_.assign(r.receiver->comm).append(" (receiver)");
+    bump(process_, key_);
+  }
+  if (r.sender) {
+    key_.assign(r.sender->comm).append(" (sender)");
+    bump(process_, key_);
+  }
+  key_.clear();
+  r.remote.append_str(key_);
+  bump(remote_, key_);
 }
 
 Summary SummaryCounter::summary() const { return Summary{sorted(cause_), sorted(process_), sorted(remote_)}; }

@@ -62,7 +62,8 @@ class SummaryCounter {
   Summary summary() const;
 
  private:
-  std::map<std::string, uint64_t> cause_, process_, remote_;
+  std::map<std::string, uint64_t, std::less<>> cause_, process_, remote_;
+  std::string key_;
 };
 
 // What a report says before its resets: the hosts and their files.

@@ -129,12 +129,28 @@ JsonWriter& JsonWriter::raw(std::string_view json_text) {
   return *this;
 }
 
+JsonWriter& JsonWriter::rfc3339(int64_t wall_ns) {
+  before_value();
+  out_ += '"';
+  append_rfc3339_ns(out_, wall_ns);
+  out_ += '"';
+  return *this;
+}
+
+JsonWriter& JsonWriter::address(const Endpoint& e) {
+  before_value();
+  out_ += '"';
+  e.append_address(out_);
+  out_ += '"';
+  return *this;
+}
+
 namespace {
 
 // The fields of reset_to_json (json_format.cpp), in sorted key order.
 
 void endpoint(JsonWriter& w, const Endpoint& e) {
-  w.open().key("addr").str(e.address()).key("port").num(uint64_t{e.port}).close();
+  w.open().key("addr").address(e).key("port").num(uint64_t{e.port}).close();
 }
 
 void container_pod(JsonWriter& w, const Workload* wl) {
@@ -181,7 +197,8 @@ void party(JsonWriter& w, const std::optional<TaskRef>& t, const Workload* wl, s
 
 }  // namespace
 
-void append_reset_line(std::string& out, const Explanation& x, const ClockMap& clock, std::string_view host) {
+void append_reset_line(std::string& out, const Explanation& x, const ClockMap& clock, std::string_view host,
+                       const RecordedHosts* recorded) {
   const ResetCase& c = x.reset;
   JsonWriter w(out);
   w.open();
@@ -223,13 +240,17 @@ void append_reset_line(std::string& out, const Explanation& x, const ClockMap& c
   w.key("observed").open_array();
   for (const Observation& o : c.observed) {
     w.open().key("call").str(o.call_name()).key("comm").str(o.task.comm).key("count").num(o.count);
-    w.key("derived").boolean(o.derived).key("first").str(rfc3339_ns(clock.to_wall_ns(o.first_ns)));
-    w.key("last").str(rfc3339_ns(clock.to_wall_ns(o.last_ns))).key("pid").num(o.task.pid);
+    w.key("derived").boolean(o.derived).key("first").rfc3339(clock.to_wall_ns(o.first_ns));
+    w.key("last").rfc3339(clock.to_wall_ns(o.last_ns)).key("pid").num(o.task.pid);
     w.key("result").str(o.result()).close();
   }
   w.close_array();
   w.key("receiver");
   party(w, c.receiver, x.workload_of(c.receiver), c.receiver ? x.received_netns : std::nullopt);
+  if (recorded) {
+    w.key("receiver_host");
+    recorded->receiver.empty() ? w.null() : w.str(recorded->receiver);
+  }
   if (x.receiver_state) w.key("receiver_state").str(*x.receiver_state);
   w.key("remote");
   endpoint(w, c.remote);
@@ -240,12 +261,16 @@ void append_reset_line(std::string& out, const Explanation& x, const ClockMap& c
   w.key("schema").str(kJsonSchema);
   w.key("sender");
   party(w, c.sender, x.workload_of(c.sender), c.sender ? x.sent_netns : std::nullopt);
+  if (recorded) {
+    w.key("sender_host");
+    recorded->sender.empty() ? w.null() : w.str(recorded->sender);
+  }
   if (x.sender_state) {
     w.key("sender_netns").num(x.sent_netns.value_or(0));
     w.key("sender_state").str(*x.sender_state);
   }
   const int64_t wall = clock.to_wall_ns(c.ts_ns);
-  w.key("time").str(rfc3339_ns(wall));
+  w.key("time").rfc3339(wall);
   w.key("ts_ns").num(wall);
   w.key("type").str("reset");
   w.key("unread_bytes");
