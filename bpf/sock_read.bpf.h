@@ -347,11 +347,15 @@ static __always_inline void fill_rst_segment(struct cr_event *e, const struct so
  * already know are left out unless every change is wanted (trace --all):
  *  - SYN_SENT -> ESTABLISHED: the connect() was already seen (SYN_SENT), nothing is
  *    learned from its completion that a later record does not carry;
+ *  - FIN_WAIT1 -> FIN_WAIT2: our FIN was acknowledged; the FIN (FIN_WAIT1, with the
+ *    closing task) and the close (FIN_WAIT2 -> CLOSE, whose old state is what an RST
+ *    sent from the closed socket is judged by) are both kept;
  *  - X -> CLOSE right after an RST was received on the socket: tcp_reset() always ends
  *    in tcp_done(), so the RESET_RECEIVED record (state X) already says the socket closed.
  * Each left out change is counted (CR_CNT_STATES_FOLDED). A reset storm has 5 state
- * changes per connection; these are 2 of them, and each record costs the workload's CPU
- * a ring-buffer slot, the task's comm and cgroup and the socket's fields.
+ * changes per connection, 2 of them left out; an orderly close 9, 2 left out. Each
+ * record costs the workload's CPU a ring-buffer slot, the task's comm and cgroup and
+ * the socket's fields.
  */
 const volatile bool quiet_states = false;
 
@@ -399,7 +403,8 @@ static __always_inline bool state_folded(const struct sock *sk, int oldstate, in
 
 	if (!quiet_states)
 		return false;
-	if (oldstate == CR_TCP_SYN_SENT && newstate == CR_TCP_ESTABLISHED) {
+	if ((oldstate == CR_TCP_SYN_SENT && newstate == CR_TCP_ESTABLISHED) ||
+	    (oldstate == CR_TCP_FIN_WAIT1 && newstate == CR_TCP_FIN_WAIT2)) {
 		count(CR_CNT_STATES_FOLDED);
 		return true;
 	}
