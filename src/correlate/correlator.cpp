@@ -47,13 +47,14 @@ Correlator::Correlator(CorrelatorOptions options, CorrelatorOutput& out)
 
 CorrelatorStats Correlator::stats() const {
   CorrelatorStats s = stats_;
-  s.sockets_tracked = sockets_.size();
+  s.sockets_tracked = sockets_.size() + retired_.size();
   return s;
 }
 
-Correlator::Socket* Correlator::find_socket(uint64_t cookie) {
-  auto it = sockets_.find(cookie);
-  return it == sockets_.end() ? nullptr : &it->second;
+const Correlator::Socket* Correlator::find_socket(uint64_t cookie, uint64_t gen) const {
+  if (auto it = sockets_.find(cookie); it != sockets_.end() && it->second.gen == gen) return &it->second;
+  auto old = retired_.find(gen);
+  return old == retired_.end() ? nullptr : &old->second;
 }
 
 Correlator::Owner Correlator::Owner::of(const TaskRef& t) {
@@ -66,10 +67,9 @@ TaskRef Correlator::Owner::task() const {
   return TaskRef{pid, tid, std::string(comm.data(), strnlen(comm.data(), comm.size())), cgroup};
 }
 
-std::optional<TaskRef> Correlator::owner_of(uint64_t cookie) const {
-  auto it = sockets_.find(cookie);
-  if (it == sockets_.end() || it->second.owner_count == 0) return std::nullopt;
-  return it->second.owners[it->second.owner_count - 1].task();
+std::optional<TaskRef> Correlator::owner_of(const Socket* s) {
+  if (!s || s->owner_count == 0) return std::nullopt;
+  return s->owners[s->owner_count - 1].task();
 }
 
 void Correlator::lru_unlink(Socket& s) {
@@ -98,16 +98,63 @@ void Correlator::evict_if_full() {
   }
 }
 
+// An event only a new socket (or a socket starting over) sends at a key. Listeners send no state
+// changes (filtered in the kernel): their close() is the first event of theirs seen. Kprobe
+// plans never see a child socket's birth either (it is set to SYN_RECV without tcp_set_state):
+// its first event is SYN_RECV -> ESTABLISHED, new unless this entry is that child already.
+bool Correlator::starts_lifecycle(const Event& ev, const Socket& s) {
+  switch (ev.type) {
+    case EventType::StateChange:
+      if (ev.state == tcp::kSynSent && ev.old_state == tcp::kClose) return true;  // connect()
+      if (ev.state == tcp::kSynRecv && ev.old_state == tcp::kListen) return true;  // a child's birth
+      if (ev.state == tcp::kEstablished && ev.old_state == tcp::kSynRecv && s.state != 0 &&
+          s.state != tcp::kSynRecv) {
+        return true;  // an accepted child, where the key's last socket was seen elsewhere
+      }
+      // a live socket where one had closed (X -> CLOSE again is that socket: a received RST
+      // closes it before its own state change arrives, if that is not left out)
+      return s.closed_ns && ev.old_state != tcp::kClose && ev.state != tcp::kClose;
+    case EventType::Close:
+      // close() of a listener or a connection where the last socket had closed; a close() in
+      // CLOSE is the usual end of that same socket (after an RST, say) and stays with it
+      return s.closed_ns && ev.state != tcp::kClose;
+    default:
+      return false;
+  }
+}
+
+// The key's previous lifecycle is over (freed and its address reused, or a connect() again
+// after a failed one): its facts go with it. Pending resets that name it keep it, retired.
+void Correlator::begin_lifecycle(Socket& s) {
+  report_final_findings(s);
+  if (s.closed_ns) --closed_count_;  // its closed_ entry no longer matches a current socket
+  Socket fresh;
+  fresh.cookie = s.cookie;
+  fresh.gen = ++gen_seq_;
+  fresh.lru_prev = s.lru_prev;  // the map node stays where it is in the LRU
+  fresh.lru_next = s.lru_next;
+  if (pending_by_gen_.count(s.gen)) {
+    Socket& old = retired_[s.gen];
+    old = std::move(s);
+    old.lru_prev = old.lru_next = nullptr;
+  }
+  s = std::move(fresh);
+}
+
 Correlator::Socket& Correlator::socket_for(const Event& ev) {
   auto it = sockets_.find(ev.cookie);
   if (it == sockets_.end()) {
     evict_if_full();
     it = sockets_.emplace(ev.cookie, Socket{}).first;
     it->second.cookie = ev.cookie;
+    it->second.gen = ++gen_seq_;
     lru_push_back(it->second);
-  } else if (lru_tail_ != &it->second) {
-    lru_unlink(it->second);
-    lru_push_back(it->second);
+  } else {
+    if (lru_tail_ != &it->second) {
+      lru_unlink(it->second);
+      lru_push_back(it->second);
+    }
+    if (starts_lifecycle(ev, it->second)) begin_lifecycle(it->second);
   }
   Socket& s = it->second;
   if (ev.local.family != 0) {
@@ -174,10 +221,8 @@ void erase_entry(Map& m, const Key& key, It it) {
 template <class F>
 void Correlator::for_each_index_entry(PendingIt it, F&& f) {
   const ResetCase& c = it->c;
-  if (c.received) f(pending_by_cookie_, c.received->cookie);
-  if (c.sent && c.sent->has_socket && (!c.received || c.sent->cookie != c.received->cookie)) {
-    f(pending_by_cookie_, c.sent->cookie);
-  }
+  if (c.received && it->received_gen) f(pending_by_gen_, it->received_gen);
+  if (c.sent && it->sent_gen && (!c.received || it->sent_gen != it->received_gen)) f(pending_by_gen_, it->sent_gen);
   if (c.received && !c.sent) f(awaiting_sent_, TupleKey{c.received->local, c.received->remote});
   if (c.sent && !c.received) f(awaiting_received_, TupleKey{c.sent->local, c.sent->remote});
 }
@@ -185,7 +230,7 @@ void Correlator::for_each_index_entry(PendingIt it, F&& f) {
 template <class F>
 void Correlator::update_pending(PendingIt it, F&& fn) {
   unindex_pending(it);
-  fn(it->c);
+  fn(*it);
   index_pending(it);
 }
 
@@ -199,6 +244,10 @@ void Correlator::unindex_pending(PendingIt it) {
 
 Correlator::PendingIt Correlator::erase_pending(PendingIt it) {
   unindex_pending(it);
+  // a retired generation lives as long as a pending reset names it
+  for (const uint64_t gen : {it->sent_gen, it->received_gen}) {
+    if (gen && !pending_by_gen_.count(gen)) retired_.erase(gen);
+  }
   const PendingIt next = std::next(it);
   free_pending_.splice(free_pending_.end(), pending_, it);
   return next;
@@ -247,8 +296,10 @@ Correlator::PendingIt Correlator::open_pending(ResetCase c, uint64_t ts) {
 
 void Correlator::on_reset_sent(const Event& ev) {
   uint8_t prev_state = 0;  // the sending socket's state before its last change
+  uint64_t gen = 0;
   if (ev.cookie != 0) {
     Socket& s = socket_for(ev);
+    gen = s.gen;
     s.state = ev.state;
     prev_state = s.prev_state;
     if (task_owns_socket(ev)) {  // close() with unread data / SO_LINGER 0
@@ -260,11 +311,11 @@ void Correlator::on_reset_sent(const Event& ev) {
   // tcp_reset() on the closer's own socket (a receive event) just before the
   // RST goes out. That receive event was this very RST, not a second one.
   PendingIt self_abort = pending_.end();
-  if (ev.has_socket && !ev.active) {
-    auto [b, e] = pending_by_cookie_.equal_range(ev.cookie);
+  if (ev.has_socket && !ev.active && gen) {
+    auto [b, e] = pending_by_gen_.equal_range(gen);
     for (auto i = b; i != e; ++i) {
       const Pending& p = *i->second;
-      if (p.c.received && !p.c.sent && p.c.received->cookie == ev.cookie &&
+      if (p.c.received && !p.c.sent && p.received_gen == gen &&
           abs_diff(p.c.received->ts_ns, ev.ts_ns) <= options_.pair_window_ns &&
           (self_abort == pending_.end() || p.seq < self_abort->seq)) {
         self_abort = i->second;
@@ -278,13 +329,16 @@ void Correlator::on_reset_sent(const Event& ev) {
     p = open_pending(std::move(c), ev.ts_ns);
   }
   const bool is_self_abort = p == self_abort;
-  update_pending(p, [&](ResetCase& c) {
+  update_pending(p, [&](Pending& pd) {
+    ResetCase& c = pd.c;
     if (is_self_abort) {
       c.received.reset();
+      pd.received_gen = 0;
       c.observed.clear();
       c.ts_ns = ev.ts_ns;
     }
     c.sent = ev;
+    pd.sent_gen = ev.has_socket ? gen : 0;
     c.sender_prev_state = prev_state;
     c.ts_ns = std::min(c.ts_ns, ev.ts_ns);
   });
@@ -297,27 +351,29 @@ void Correlator::on_reset_received(const Event& ev) {
   s.prev_state = ev.state;
   s.state = tcp::kClose;
   mark_closed(s, ev.ts_ns);
+  const uint64_t gen = s.gen;
   // the same local abort seen after its RST: already accounted for
-  auto [b, e] = pending_by_cookie_.equal_range(ev.cookie);
+  auto [b, e] = pending_by_gen_.equal_range(gen);
   for (auto i = b; i != e; ++i) {
     const Pending& p = *i->second;
-    if (p.c.sent && p.c.sent->cookie == ev.cookie && p.c.sent->has_socket && !p.c.sent->active) return;
+    if (p.c.sent && p.sent_gen == gen && !p.c.sent->active) return;
   }
   // Loopback ordering: the RST is delivered inside the sender's transmit, so this
   // receive event comes BEFORE the sender's RESET_SENT and opens the case, and it
   // runs in the sender's task: current says nothing about the receiver's owner
   // (finish() takes the receiver from the socket's owners and observations).
   if (PendingIt p = match_pending(ev, /*want_sent=*/false); p != pending_.end()) {
-    update_pending(p, [&](ResetCase& c) {
-      c.received = ev;
-      c.ts_ns = std::min(c.ts_ns, ev.ts_ns);
+    update_pending(p, [&](Pending& pd) {
+      pd.c.received = ev;
+      pd.received_gen = gen;
+      pd.c.ts_ns = std::min(pd.c.ts_ns, ev.ts_ns);
     });
     return;
   }
   ResetCase c;
   c.ts_ns = ev.ts_ns;
   c.received = ev;
-  open_pending(std::move(c), ev.ts_ns);
+  update_pending(open_pending(std::move(c), ev.ts_ns), [&](Pending& pd) { pd.received_gen = gen; });
 }
 
 // ---- lifecycle ------------------------------------------------------------------
@@ -327,22 +383,12 @@ void Correlator::mark_closed(Socket& s, uint64_t ts_ns) {
   if (s.closed_ns) return;
   s.closed_ns = ts_ns;
   ++closed_count_;
-  closed_.emplace_back(ts_ns, s.cookie);
+  closed_.push_back(Closed{ts_ns, s.cookie, s.gen});
   if (closed_count_ > options_.max_closed) expire_closed(0);
 }
 
 void Correlator::on_state(const Event& ev) {
-  Socket& s = socket_for(ev);
-  // a key seen again in a new connection: a reused socket address (kprobe keys) or cookie
-  if (s.closed_ns && (ev.state == tcp::kSynSent || ev.old_state == tcp::kSynRecv)) {
-    s.owner_count = 0;
-    s.close.reset();
-    s.calls.reset();
-    s.fin_received_ns = 0;
-    if (s.closed_ns) --closed_count_;
-    s.opened_ns = 0;
-    s.closed_ns = 0;
-  }
+  Socket& s = socket_for(ev);  // a new connection at a known key starts a new generation there
   if (!s.opened_ns && (ev.state == tcp::kSynSent || (ev.state == tcp::kEstablished && ev.old_state == tcp::kSynRecv))) {
     s.opened_ns = ev.ts_ns;
   }
@@ -381,11 +427,11 @@ void Correlator::on_sock_call(const Event& ev) {
 
   const ObservedCall call = ev.call == Call::Recv ? ObservedCall::Recv : ObservedCall::Send;
   const int err = ev.phase == Phase::Eof ? 0 : -ev.ret;
-  auto [b, e] = pending_by_cookie_.equal_range(ev.cookie);
+  auto [b, e] = pending_by_gen_.equal_range(s.gen);
   for (auto i = b; i != e; ++i) {
     Pending& p = *i->second;
-    const bool on_receiver = p.c.received && p.c.received->cookie == ev.cookie;
-    const bool on_sender = p.c.sent && p.c.sent->has_socket && p.c.sent->cookie == ev.cookie;
+    const bool on_receiver = p.c.received && p.received_gen == s.gen;
+    const bool on_sender = p.c.sent && p.sent_gen == s.gen;
     if (!on_receiver && !on_sender) continue;
     auto it = std::find_if(p.c.observed.begin(), p.c.observed.end(), [&](const Observation& o) {
       return o.task.pid == ev.task.pid && o.call == call && o.err == err;
@@ -411,8 +457,9 @@ void Correlator::finish(Pending& p) {
     const Event& s = *c.sent;
     if (reset_sent_in_task_context(s)) c.actor = s.task;
     if (s.cookie != 0) {
-      c.sender = owner_of(s.cookie);
-      if (const Socket* sock = find_socket(s.cookie)) {
+      const Socket* sock = find_socket(s.cookie, p.sent_gen);
+      c.sender = owner_of(sock);
+      if (sock) {
         if (sock->close) c.closer = *sock->close;
         c.sender_had_peer_fin = (sock->fin_received_ns && sock->fin_received_ns <= s.ts_ns) ||
                                 s.fin_received;
@@ -424,8 +471,9 @@ void Correlator::finish(Pending& p) {
     c.local = c.received->local;
     c.remote = c.received->remote;
     c.netns = c.received->netns;
-    c.receiver = owner_of(c.received->cookie);
-    if (const Socket* sock = find_socket(c.received->cookie)) {
+    const Socket* sock = find_socket(c.received->cookie, p.received_gen);
+    c.receiver = owner_of(sock);
+    if (sock) {
       if (sock->fin_received_ns && sock->fin_received_ns <= c.received->ts_ns) c.receiver_fin_ns = sock->fin_received_ns;
       c.receiver_opened_ns = sock->opened_ns;
     }
@@ -467,14 +515,14 @@ void Correlator::tick(uint64_t now_ns) {
 // the reset is reported (re-queued; pending resets are bounded by max_pending).
 void Correlator::expire_closed(uint64_t now_ns) {
   for (size_t budget = closed_.size(); budget > 0 && !closed_.empty(); --budget) {
-    const auto [closed_ns, cookie] = closed_.front();
-    const bool too_old = now_ns && closed_ns + options_.closed_grace_ns < now_ns;
+    const Closed closed = closed_.front();
+    const bool too_old = now_ns && closed.closed_ns + options_.closed_grace_ns < now_ns;
     if (!too_old && closed_count_ <= options_.max_closed) break;
     closed_.pop_front();
-    auto it = sockets_.find(cookie);
-    if (it == sockets_.end() || it->second.closed_ns != closed_ns) continue;  // gone or reused
-    if (!too_old && pending_by_cookie_.count(cookie)) {
-      closed_.emplace_back(closed_ns, cookie);
+    auto it = sockets_.find(closed.cookie);
+    if (it == sockets_.end() || it->second.gen != closed.gen) continue;  // gone or reused
+    if (!too_old && pending_by_gen_.count(closed.gen)) {
+      closed_.push_back(closed);
       continue;
     }
     if (!too_old) ++stats_.closed_evicted;
@@ -486,7 +534,8 @@ void Correlator::flush() {
   for (Pending& p : pending_) finish(p);
   pending_.clear();
   free_pending_.clear();
-  pending_by_cookie_.clear();
+  pending_by_gen_.clear();
+  retired_.clear();
   awaiting_sent_.clear();
   awaiting_received_.clear();
   for (auto& [cookie, s] : sockets_) report_final_findings(s);

@@ -86,9 +86,15 @@ class Correlator {
   };
   static constexpr size_t kOwnerSlots = 2;  // the two most recent owners (fork, fd passing)
 
-  // One socket. Kept small: everything that only some sockets need is behind a pointer.
+  // One lifecycle of one socket (connect/accept .. close). Kept small: everything that only
+  // some sockets need is behind a pointer.
   struct Socket {
     uint64_t cookie = 0;
+    // Which lifecycle of this key (unique across the table). Kprobe plans key sockets by their
+    // kernel address, which the allocator hands to the next socket once this one is freed: a
+    // new connect/accept at a known key starts a new generation (begin_lifecycle), and pending
+    // resets refer to the generation they saw, so neither side's facts reach the other.
+    uint64_t gen = 0;
     uint32_t netns = 0;
     uint8_t state = 0;
     uint8_t prev_state = 0;
@@ -108,6 +114,9 @@ class Correlator {
     ResetCase c;
     uint64_t deadline_ns = 0;
     uint64_t seq = 0;  // arrival order: ties go to the older case
+    // the socket generations of c.sent / c.received (0: that side is not known, or no socket)
+    uint64_t sent_gen = 0;
+    uint64_t received_gen = 0;
   };
   using PendingIt = std::list<Pending>::iterator;
   // (local, remote) of the one side a pending case has, to find the mirrored other side
@@ -120,7 +129,10 @@ class Correlator {
   };
 
   Socket& socket_for(const Event& ev);
-  Socket* find_socket(uint64_t cookie);
+  // the socket of that generation, current or retired; nullptr when gone
+  const Socket* find_socket(uint64_t cookie, uint64_t gen) const;
+  static bool starts_lifecycle(const Event& ev, const Socket& s);
+  void begin_lifecycle(Socket& s);
   void learn_owner(Socket& s, const TaskRef& t);
   void on_reset_sent(const Event& ev);
   void on_reset_received(const Event& ev);
@@ -132,7 +144,7 @@ class Correlator {
   PendingIt open_pending(ResetCase c, uint64_t ts);
   PendingIt erase_pending(PendingIt it);
   // The only way to change a pending case's sides (sent/received): unindexes it,
-  // applies fn(ResetCase&), reindexes it, so the three indexes cannot go stale.
+  // applies fn(Pending&), reindexes it, so the three indexes cannot go stale.
   template <class F>
   void update_pending(PendingIt it, F&& fn);
   template <class F>
@@ -142,7 +154,7 @@ class Correlator {
   void finish(Pending& p);
   void track_call(Socket& s, const Event& ev);
   void report_final_findings(Socket& s);
-  std::optional<TaskRef> owner_of(uint64_t cookie) const;
+  static std::optional<TaskRef> owner_of(const Socket* s);
   void evict_if_full();
   void expire_closed(uint64_t now_ns);
 
@@ -161,11 +173,18 @@ class Correlator {
   std::list<Pending> free_pending_;
   // Pending cases by what events look them up by. Every case of the last settle window is
   // pending, so at thousands of resets per second a scan per event was quadratic.
-  std::unordered_multimap<uint64_t, PendingIt> pending_by_cookie_;  // either side's socket
+  std::unordered_multimap<uint64_t, PendingIt> pending_by_gen_;  // either side's socket generation
   std::unordered_multimap<TupleKey, PendingIt, TupleKeyHash> awaiting_sent_;      // received only
   std::unordered_multimap<TupleKey, PendingIt, TupleKeyHash> awaiting_received_;  // sent only
   uint64_t pending_seq_ = 0;
-  std::deque<std::pair<uint64_t, uint64_t>> closed_;  // (closed_ns, cookie), oldest first
+  // Earlier generations of a reused key that pending resets still refer to, by generation.
+  // At most two per pending case (its two sides): bounded by max_pending.
+  std::unordered_map<uint64_t, Socket> retired_;
+  uint64_t gen_seq_ = 0;
+  struct Closed {
+    uint64_t closed_ns, cookie, gen;
+  };
+  std::deque<Closed> closed_;  // oldest first
   size_t closed_count_ = 0;  // sockets in sockets_ with closed_ns set
   CorrelatorStats stats_;
 };

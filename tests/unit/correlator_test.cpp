@@ -181,6 +181,158 @@ TEST_F(CorrelatorTest, AddressReuse_SameTupleLater_IsASeparateConnection) {
   EXPECT_EQ(out.resets[1].receiver->pid, client2.pid);
 }
 
+// Kprobe plans key sockets by kernel address. Seen on a slow 5.10 VM: a server closed with
+// unread data (reset 1), its socket was freed, and the next scenario's client socket got the
+// same address before reset 1 was reported; that client's ECONNRESET and exit were taken as
+// reset 1's observation and closer. A connect() at a known key starts a new socket.
+TEST_F(CorrelatorTest, SocketAddressReusedWhileAResetIsPending_OldAndNewSocketsStayApart) {
+  Correlator c(opts, out);
+  const TaskRef server2 = task(5000, "cr-server");
+  const TaskRef client2 = task(5001, "cr-client");
+  const uint64_t addr = 0xffff888004a1c000;  // reset 1's server socket, then client2's
+  const Conn srv{addr, ep(18081), ep(46252)};
+  const Conn cli{0xffff888004a1d000, ep(46252), ep(18081)};
+  const Conn srv2{0xffff888004a1e000, ep(18082), ep(51000)};
+  const Conn cli2{addr, ep(51000), ep(18082)};
+  TaskRef kernel = task(0, "swapper/1");
+  Event exit_close = base(EventType::Close, 0, cli2, client2);
+  exit_close.task_exiting = true;
+  exit_close.shutdown = tcp::kShutdownBoth;
+  exit_close.ts_ns = 80 * kMs;
+  feed(c, {
+              state(1 * kMs, cli, client, tcp::kClose, tcp::kSynSent),
+              state(2 * kMs, srv, kernel, tcp::kSynRecv, tcp::kEstablished),
+              call(3 * kMs, srv, server, Call::Recv, Phase::Data, 100),
+              rst_received(10 * kMs, cli, server),
+              abort_on_close(10 * kMs + 500, srv, server, 4096),
+              state(10 * kMs + 600, srv, server, tcp::kEstablished, tcp::kClose),
+              // the server's socket is freed; client2's connect() gets its address
+              state(40 * kMs, cli2, client2, tcp::kClose, tcp::kSynSent),
+              state(41 * kMs, srv2, kernel, tcp::kSynRecv, tcp::kEstablished),
+              call(42 * kMs, srv2, server2, Call::Recv, Phase::Data, 100),
+              rst_received(50 * kMs, cli2, server2),
+              abort_on_close(50 * kMs + 500, srv2, server2, 4096),
+              call(60 * kMs, cli2, client2, Call::Recv, Phase::Error, -ECONNRESET),
+              exit_close,  // client2 exits
+          });
+  c.tick(10 * kMs + opts.settle_ns + 1);  // reset 1 is reported only now (reset 2 with it: settled)
+  ASSERT_EQ(out.resets.size(), 2u);
+  const ResetCase& r1 = out.resets[0];
+  EXPECT_EQ(r1.remote, ep(18081));
+  ASSERT_TRUE(r1.sender && r1.closer);
+  EXPECT_EQ(r1.sender->pid, server.pid);
+  EXPECT_EQ(r1.closer->task.pid, server.pid);
+  EXPECT_EQ(r1.closer->kind, "close");
+  EXPECT_FALSE(r1.closer->exiting);
+  for (const Observation& o : r1.observed) EXPECT_NE(o.task.pid, client2.pid) << "client2's recv() is not reset 1's";
+  const ResetCase& r2 = out.resets[1];
+  EXPECT_EQ(r2.remote, ep(18082));
+  ASSERT_TRUE(r2.sender && r2.receiver && r2.closer);
+  EXPECT_EQ(r2.sender->pid, server2.pid);
+  EXPECT_EQ(r2.receiver->pid, client2.pid);
+  EXPECT_EQ(r2.closer->task.pid, server2.pid);
+  ASSERT_EQ(r2.observed.size(), 1u);
+  EXPECT_EQ(r2.observed[0].task.pid, client2.pid);
+  EXPECT_EQ(c.stats().sockets_tracked, 3u) << "the retired generation goes with its reset";
+}
+
+// The same on a 5.10 VM with the next scenario's listener at the address: listeners send no
+// state changes, so their close() (here at exit) is the first event of theirs seen.
+TEST_F(CorrelatorTest, ListenerAtAReusedAddress_ItsCloseAtExitIsNotTheEarlierResetsCloser) {
+  Correlator c(opts, out);
+  const TaskRef server2 = task(5000, "cr-server");
+  const uint64_t addr = 0xffff888004a1c000;
+  const Conn srv{addr, ep(18081), ep(46252)};
+  const Conn listener{addr, ep(18082), Endpoint::ipv4(0, 0)};
+  const TaskRef kernel = task(0, "swapper/1");
+  Event listener_close = base(EventType::Close, 40 * kMs, listener, server2);
+  listener_close.state = tcp::kListen;
+  listener_close.task_exiting = true;
+  listener_close.shutdown = tcp::kShutdownBoth;
+  feed(c, {
+              state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent),
+              state(2 * kMs, srv, kernel, tcp::kSynRecv, tcp::kEstablished),
+              call(3 * kMs, srv, server, Call::Recv, Phase::Data, 100),
+              rst_received(10 * kMs, client_sock, server),
+              abort_on_close(10 * kMs + 500, srv, server, 4096),
+              state(10 * kMs + 600, srv, server, tcp::kEstablished, tcp::kClose),
+              listener_close,
+          });
+  c.tick(10 * kMs + opts.settle_ns + 1);
+  ASSERT_EQ(out.resets.size(), 1u);
+  ASSERT_TRUE(out.resets[0].sender && out.resets[0].closer);
+  EXPECT_EQ(out.resets[0].sender->pid, server.pid);
+  EXPECT_EQ(out.resets[0].closer->task.pid, server.pid);
+  EXPECT_FALSE(out.resets[0].closer->exiting);
+}
+
+// A received RST closes the socket at once (the kernel may leave out its X -> CLOSE); when that
+// state change does arrive, it is the same socket, not a new one at the key.
+TEST_F(CorrelatorTest, StateChangeToCloseAfterAReceivedRst_IsTheSameSocket) {
+  Correlator c(opts, out);
+  feed(c, {
+              state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent),
+              rst_received(10 * kMs, client_sock, server),
+              state(10 * kMs + 100, client_sock, server, tcp::kEstablished, tcp::kClose),
+              abort_on_close(10 * kMs + 500, server_sock, server, 4096),
+              call(11 * kMs, client_sock, client, Call::Recv, Phase::Error, -ECONNRESET),
+          });
+  c.tick(11 * kMs);  // both ends and the error: reported at once
+  ASSERT_EQ(out.resets.size(), 1u);
+  ASSERT_TRUE(out.resets[0].receiver);
+  EXPECT_EQ(out.resets[0].receiver->pid, client.pid);
+  ASSERT_EQ(out.resets[0].observed.size(), 1u);
+  EXPECT_EQ(out.resets[0].observed[0].result(), "ECONNRESET");
+}
+
+// The other way: an accepted socket at a reused address (kprobe plans see its birth only as
+// SYN_RECV -> ESTABLISHED) inherits nothing from the address's last socket, even one whose
+// close was never seen (lost events).
+TEST_F(CorrelatorTest, AcceptedSocketAtAReusedAddress_InheritsNoOwnerOrClose) {
+  Correlator c(opts, out);
+  const uint64_t addr = 0xffff888004a1c000;
+  const Conn old_sock{addr, ep(9000), ep(40000)};
+  const Conn child{addr, ep(18081), ep(46252)};
+  const TaskRef old_owner = task(7000, "old-daemon");
+  const TaskRef kernel = task(0, "swapper/0");
+  feed(c, {
+              state(1 * kMs, old_sock, old_owner, tcp::kClose, tcp::kSynSent),
+              call(2 * kMs, old_sock, old_owner, Call::Recv, Phase::Data, 10),
+              state(3 * kMs, old_sock, old_owner, tcp::kEstablished, tcp::kFinWait1, tcp::kShutdownBoth),
+              // ... its last events were lost; the address now holds an accepted socket
+              state(20 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent),
+              state(21 * kMs, child, kernel, tcp::kSynRecv, tcp::kEstablished),
+              // the client aborts (linger 0): the child receives the RST, nobody owns it yet
+              linger_zero_close(30 * kMs, client_sock, client),
+              rst_received(30 * kMs + 100, child, client),
+          });
+  c.flush();
+  ASSERT_EQ(out.resets.size(), 1u);
+  const ResetCase& r = out.resets[0];
+  EXPECT_FALSE(r.receiver) << "the old socket's owner leaked into the new one: " << r.receiver->comm;
+  ASSERT_TRUE(r.sender);
+  EXPECT_EQ(r.sender->pid, client.pid);
+}
+
+// With cookies (tracepoint/fentry plans) a key is reused only by connect() again on the same
+// socket after a refused one: the refused attempt keeps what it saw.
+TEST_F(CorrelatorTest, ConnectAgainAfterRefused_IsANewLifecycle_TheRefusedCaseKeepsItsOwner) {
+  Correlator c(opts, out);
+  const TaskRef other = task(4200, "reconnector");
+  feed(c, {
+              state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent),
+              no_socket_reply(2 * kMs, ep(18081), ep(46252), tcp::kSegSyn, client),
+              rst_received(2 * kMs + 100, client_sock, client, tcp::kSynSent),
+              state(2 * kMs + 200, client_sock, client, tcp::kSynSent, tcp::kClose),
+              // the fd was passed on; another task connects the same socket again
+              state(3 * kMs, client_sock, other, tcp::kClose, tcp::kSynSent),
+          });
+  c.flush();
+  ASSERT_EQ(out.resets.size(), 1u);
+  ASSERT_TRUE(out.resets[0].receiver);
+  EXPECT_EQ(out.resets[0].receiver->pid, client.pid);
+}
+
 TEST_F(CorrelatorTest, SameTupleInTwoNetns_PairsWithinEachNamespace) {
   Correlator c(opts, out);
   constexpr uint32_t kOtherNs = 4026532999;
