@@ -10,7 +10,9 @@ namespace connreset {
 struct ClockMap {
   int64_t realtime_minus_monotonic_ns = 0;
 
-  static ClockMap now();
+  // The current offset, from the tightest of several reads; *uncertainty_ns (if given): how far
+  // from the true offset it can be (half the monotonic bracket around the realtime read).
+  static ClockMap now(int64_t* uncertainty_ns = nullptr);
   // Saturates at 0 and INT64_MAX: an offset from a crafted journal must not wrap.
   int64_t to_wall_ns(uint64_t monotonic_ns) const {
     if (monotonic_ns > static_cast<uint64_t>(INT64_MAX)) monotonic_ns = INT64_MAX;

@@ -324,8 +324,11 @@ TEST_F(JsonSchema, TraceAndReportLinesAreValidAndTsNsIsWallClockInBoth) {
   const auto now_ns = static_cast<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                std::chrono::system_clock::now().time_since_epoch()).count());
   EXPECT_LT(std::llabs(now_ns - t["ts_ns"].get<int64_t>()), 60'000'000'000LL) << "trace ts_ns is not wall clock";
-  EXPECT_LT(std::llabs(t["ts_ns"].get<int64_t>() - r["ts_ns"].get<int64_t>()), 5'000'000LL)
-      << "trace and report disagree on the same reset's ts_ns";
+  // trace's offset and the recorder's (in the journal, used by report) are taken apart, each the
+  // tightest of several bracketed clock reads (common/clock.cpp): within 1 ms of each other
+  const int64_t apart = std::llabs(t["ts_ns"].get<int64_t>() - r["ts_ns"].get<int64_t>());
+  std::cout << "[ ts_ns    ] trace and report " << apart << " ns apart on the same reset\n";
+  EXPECT_LT(apart, 1'000'000LL) << "trace and report disagree on the same reset's ts_ns";
   EXPECT_EQ(t["time"].get<std::string>().substr(0, 19), r["time"].get<std::string>().substr(0, 19));
   EXPECT_EQ(t["sender"]["pod"]["name"], "cart");
   EXPECT_EQ(t["receiver"]["pod"]["name"], "front");
