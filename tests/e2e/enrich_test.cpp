@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -212,17 +213,24 @@ TEST_F(Enrichment, ResetBetweenTwoPodsNamesBothPodsUnderBothCgroupDrivers) {
     runs.push_back({o, {pods_.size() - 2, pods_.size() - 1}});
   }
 
+  std::map<int, nlohmann::json> json_resets;  // by the server's port
+  std::vector<std::string> text_blocks;
+  std::string partial;
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& [o, idx] = runs[i];
     const FakePod& server = pods_[idx.first];
     const FakePod& client = pods_[idx.second];
     const char* runtime = i == 0 ? "containerd" : nullptr;
-    nlohmann::json reset;
-    for (std::string line; reset.is_null() && !(line = read_line(json.out, jbuf, std::chrono::seconds(15))).empty();) {
+    // the two resets may come out in either order (each is printed when it settles): keep
+    // every reset line and block seen, by port, instead of skipping the other one
+    while (!json_resets.count(o.server_port)) {
+      const std::string line = read_line(json.out, jbuf, std::chrono::seconds(15));
+      if (line.empty()) break;
       auto j = nlohmann::json::parse(line);
-      if (j["type"] == "reset" && j["remote"]["port"] == o.server_port) reset = j;
+      if (j["type"] == "reset") json_resets[j["remote"]["port"].get<int>()] = j;
     }
-    ASSERT_FALSE(reset.is_null()) << "no reset for port " << o.server_port;
+    ASSERT_TRUE(json_resets.count(o.server_port)) << "no reset for port " << o.server_port;
+    const nlohmann::json& reset = json_resets[o.server_port];
     std::cout << "[ enrich   ] " << reset.dump() << "\n";
     EXPECT_EQ(reset["cause"], "unread_data_at_close");
     EXPECT_EQ(reset["sender"]["pid"], o.server_pid);
@@ -233,14 +241,19 @@ TEST_F(Enrichment, ResetBetweenTwoPodsNamesBothPodsUnderBothCgroupDrivers) {
     EXPECT_FALSE(reset["host"].get<std::string>().empty());
 
     // text: the block names both pods next to the processes
-    std::string block;
-    bool found = false;
-    for (std::string line; !found && !(line = read_line(text.out, tbuf, std::chrono::seconds(15))).empty();) {
-      if (line.find(" RESET ") != std::string::npos) block.clear();
-      block += line + "\n";
-      found = line.rfind("  fix:", 0) == 0 && block.find(":" + std::to_string(o.server_port) + " ") != std::string::npos;
+    auto find_block = [&] {
+      for (const std::string& b : text_blocks) {
+        if (b.find(":" + std::to_string(o.server_port) + " ") != std::string::npos) return b;
+      }
+      return std::string();
+    };
+    for (std::string line; find_block().empty() && !(line = read_line(text.out, tbuf, std::chrono::seconds(15))).empty();) {
+      if (line.find(" RESET ") != std::string::npos) partial.clear();
+      partial += line + "\n";
+      if (line.rfind("  fix:", 0) == 0) text_blocks.push_back(partial);
     }
-    ASSERT_TRUE(found) << "no text block for port " << o.server_port;
+    const std::string block = find_block();
+    ASSERT_FALSE(block.empty()) << "no text block for port " << o.server_port;
     std::cout << block;
     EXPECT_NE(block.find("cr-client[" + std::to_string(o.client_pid) + "] (pod web/" + client.name + ")"),
               std::string::npos) << block;
