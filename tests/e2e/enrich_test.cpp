@@ -163,7 +163,9 @@ class Enrichment : public ::testing::Test {
   }
 
   Proc trace(const std::string& output) {
-    return spawn({CONNRESET_BINARY, "trace", "-o", output, "--duration", "20", "--probes", family_name(),
+    // --duration only stops a tracer a failed test left behind (the test ends them with SIGINT):
+    // 20 s ran out before the second pod pair's reset in a qemu TCG guest
+    return spawn({CONNRESET_BINARY, "trace", "-o", output, "--duration", "120", "--probes", family_name(),
                   "--settle-ms", "200", "--netns", std::to_string(netns_), "--pod-logs", logs_ + "/pods"});
   }
 
@@ -285,7 +287,7 @@ class JsonSchema : public Enrichment {
 
 TEST_F(JsonSchema, TraceAndReportLinesAreValidAndTsNsIsWallClockInBoth) {
   const std::string journal = logs_ + "/journal";
-  Proc json = spawn({CONNRESET_BINARY, "trace", "--json", "--all", "--duration", "20", "--probes", family_name(),
+  Proc json = spawn({CONNRESET_BINARY, "trace", "--json", "--all", "--duration", "120", "--probes", family_name(),
                      "--settle-ms", "200", "--netns", std::to_string(netns_), "--pod-logs", logs_ + "/pods"});
   Proc rec = spawn({CONNRESET_BINARY, "record", "--out", journal, "--probes", family_name(), "--settle-ms", "200",
                     "--netns", std::to_string(netns_)});
