@@ -41,16 +41,22 @@ Endpoint endpoint(uint8_t family, const unsigned char (&addr)[16], uint16_t port
   return e;
 }
 
-std::string comm_of(const char (&comm)[CR_COMM_LEN]) {
-  return std::string(comm, strnlen(comm, CR_COMM_LEN));
+void assign_comm(std::string& out, const char (&comm)[CR_COMM_LEN]) {
+  out.assign(comm, strnlen(comm, CR_COMM_LEN));  // reuses out's memory
 }
 
 }  // namespace
 
 std::optional<Event> Decoder::decode(std::span<const std::byte> raw, DecodeError* error) const {
-  auto fail = [&](std::string msg) -> std::optional<Event> {
+  Event ev;
+  if (!decode(raw, ev, error)) return std::nullopt;
+  return ev;
+}
+
+bool Decoder::decode(std::span<const std::byte> raw, Event& ev, DecodeError* error) const {
+  auto fail = [&](std::string msg) {
     if (error) error->message = std::move(msg);
-    return std::nullopt;
+    return false;
   };
   cr_event r{};
   if (raw.size() == sizeof(cr_event)) {
@@ -74,14 +80,17 @@ std::optional<Event> Decoder::decode(std::span<const std::byte> raw, DecodeError
     return fail("field out of range (reason/call/phase)");
   }
 
-  Event ev;
+  // every field is set (ev may hold the previous event: report decodes into one slot per host)
   ev.type = static_cast<EventType>(r.type);
   ev.ts_ns = r.ts_ns;
   ev.cookie = r.cookie;
   ev.netns = r.netns;
   ev.local = endpoint(r.family, r.laddr, r.lport);
   ev.remote = endpoint(r.family, r.raddr, r.rport);
-  ev.task = TaskRef{r.pid, r.tid, comm_of(r.comm), r.cgroup};
+  ev.task.pid = r.pid;
+  ev.task.tid = r.tid;
+  assign_comm(ev.task.comm, r.comm);
+  ev.task.cgroup = r.cgroup;
   ev.state = r.state;
   ev.old_state = r.old_state;
   ev.reason = static_cast<RstReason>(r.reason);
@@ -117,7 +126,7 @@ std::optional<Event> Decoder::decode(std::span<const std::byte> raw, DecodeError
   ev.ret = r.ret;
   ev.count = r.count;
   ev.bytes = r.bytes;
-  return ev;
+  return true;
 }
 
 void Decoder::encode(const Event& ev, std::span<std::byte, kRecordSize> out) {

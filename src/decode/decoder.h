@@ -28,6 +28,9 @@ class Decoder {
 
   // Returns the event, or nullopt with *error set.
   std::optional<Event> decode(std::span<const std::byte> raw, DecodeError* error) const;
+  // The same into ev, every field overwritten (a report decodes millions into one slot);
+  // false with *error set (ev then holds nothing useful).
+  bool decode(std::span<const std::byte> raw, Event& ev, DecodeError* error) const;
 
   // The inverse, for journals and tests: Event -> raw record bytes.
   static void encode(const Event& ev, std::span<std::byte, kRecordSize> out);

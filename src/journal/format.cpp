@@ -1,6 +1,5 @@
 #include "journal/format.h"
 
-#include <array>
 #include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -8,45 +7,10 @@
 namespace connreset::journal {
 namespace {
 
-// CRC-32 (IEEE 802.3, reflected 0xEDB88320), the one zlib and gzip use.
-// Slicing-by-8 (eight tables, eight bytes per step): report checks every
-// record, and a byte-at-a-time table ran at ~400 MB/s, a third of a second per
-// million events; this runs several times faster.
-using CrcTables = std::array<std::array<uint32_t, 256>, 8>;
-constexpr CrcTables make_crc_tables() {
-  CrcTables t{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    t[0][i] = c;
-  }
-  for (size_t k = 1; k < 8; ++k) {
-    for (uint32_t i = 0; i < 256; ++i) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
-  }
-  return t;
-}
-constexpr CrcTables kCrc = make_crc_tables();
-
 constexpr std::string_view kFilePrefix = "connreset-";
 constexpr std::string_view kFileSuffix = ".journal";
 
 }  // namespace
-
-uint32_t crc32(std::span<const std::byte> data, uint32_t crc) {
-  crc = ~crc;
-  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
-  size_t n = data.size();
-  while (n >= 8) {
-    // little-endian loads, byte by byte: no alignment or endianness assumption
-    const uint32_t lo = crc ^ (uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24);
-    crc = kCrc[7][lo & 0xFF] ^ kCrc[6][(lo >> 8) & 0xFF] ^ kCrc[5][(lo >> 16) & 0xFF] ^ kCrc[4][lo >> 24] ^
-          kCrc[3][p[4]] ^ kCrc[2][p[5]] ^ kCrc[1][p[6]] ^ kCrc[0][p[7]];
-    p += 8;
-    n -= 8;
-  }
-  while (n--) crc = kCrc[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
 
 void put_u16(std::vector<std::byte>& out, uint16_t v) {
   for (int i = 0; i < 2; ++i) out.push_back(static_cast<std::byte>(v >> (8 * i)));

@@ -56,7 +56,10 @@ struct KernelTotals {
   uint64_t call_table_full = 0;
 };
 
+// CRC-32 as zlib computes it (crc32.cpp); chained: crc32(b, crc32(a)) == crc32(a + b).
+// crc32_portable: the same without the CPU's carry-less multiply (tests compare the two).
 uint32_t crc32(std::span<const std::byte> data, uint32_t crc = 0);
+uint32_t crc32_portable(std::span<const std::byte> data, uint32_t crc = 0);
 
 std::vector<std::byte> encode_header(const Meta& meta, uint16_t event_version);
 std::vector<std::byte> encode_record(RecordKind kind, std::span<const std::byte> payload);

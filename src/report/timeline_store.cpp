@@ -24,9 +24,20 @@ TimelineStore::TimelineStore(size_t capacity) : capacity_(std::max<size_t>(capac
 
 TimelineStore::~TimelineStore() { munmap(ring_, ring_bytes_); }
 
+// Eight consecutive cookies share a run of eight buckets (two cache lines), the runs
+// spread by a multiplicative hash of the rest. A host numbers its sockets in the order
+// it first sees them, so a connection's two ends and its neighbours in time are
+// usually within a few cookies: an event's bucket is then mostly in a cache line an
+// event just before it touched, where a hash of the whole cookie made nearly every
+// lookup a cache miss (a tenth of a text report's time).
+size_t TimelineStore::bucket(uint64_t cookie) const {
+  const uint64_t run = ((cookie >> 3) * 0x9E3779B97F4A7C15ull) >> 32;
+  return ((run << 3) | (cookie & 7)) & (heads_.size() - 1);
+}
+
 uint64_t* TimelineStore::find_head(uint64_t cookie) const {
   const size_t mask = heads_.size() - 1;
-  for (size_t i = (cookie * 0x9E3779B97F4A7C15ull) >> 20 & mask;; i = (i + 1) & mask) {
+  for (size_t i = bucket(cookie);; i = (i + 1) & mask) {
     const Head& h = heads_[i];
     if (h.cookie == cookie) return const_cast<uint64_t*>(&h.seq);
     if (h.cookie == 0) return nullptr;
@@ -36,7 +47,7 @@ uint64_t* TimelineStore::find_head(uint64_t cookie) const {
 uint64_t& TimelineStore::head_for(uint64_t cookie) {
   if ((heads_used_ + 1) * 2 > heads_.size()) rehash();
   const size_t mask = heads_.size() - 1;
-  for (size_t i = (cookie * 0x9E3779B97F4A7C15ull) >> 20 & mask;; i = (i + 1) & mask) {
+  for (size_t i = bucket(cookie);; i = (i + 1) & mask) {
     Head& h = heads_[i];
     if (h.cookie == cookie) return h.seq;
     if (h.cookie == 0) {
@@ -50,8 +61,10 @@ uint64_t& TimelineStore::head_for(uint64_t cookie) {
 
 // Also how stale cookies go: only those whose latest event is still in the ring move over,
 // into a table a quarter full, so the next rehash is as many new cookies away as there are live.
+// The table moved out is kept as the next one's memory (its pages stay mapped: a fresh
+// table each time was a fresh set of page faults).
 void TimelineStore::rehash() {
-  std::vector<Head> old;
+  std::vector<Head>& old = spare_;
   old.swap(heads_);
   size_t live_count = 0;
   for (const Head& h : old) live_count += h.cookie != 0 && live(h.seq);

@@ -43,6 +43,7 @@ class TimelineStore {
     uint64_t cookie = 0;  // 0: empty (events without a cookie are not stored)
     uint64_t seq = 0;
   };
+  size_t bucket(uint64_t cookie) const;
   uint64_t* find_head(uint64_t cookie) const;
   uint64_t& head_for(uint64_t cookie);  // inserted (seq 0) when absent
   void rehash();
@@ -54,6 +55,7 @@ class TimelineStore {
   size_t ring_bytes_ = 0;
   uint64_t next_seq_ = 1;
   std::vector<Head> heads_;
+  std::vector<Head> spare_;  // the table before the last rehash, reused by the next
   size_t heads_used_ = 0;
 };
 

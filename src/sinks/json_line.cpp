@@ -1,6 +1,7 @@
 #include "sinks/json_line.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "common/names.h"
 #include "sinks/json_format.h"
@@ -58,10 +59,42 @@ JsonWriter& JsonWriter::str(std::string_view s) {
   return *this;
 }
 
+namespace {
+
+// Whether some byte of s is '"', '\\', a control byte or not ASCII: eight bytes at a
+// time (each test below is exact about whether any byte of the word matches). Almost
+// no string of a report has one, and the byte loops below were a sixth of report --json.
+bool needs_escape(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, sizeof(w));
+    if ((w & kHighs) | ((w - 0x20 * kOnes) & ~w & kHighs) | has_zero(w ^ ('"' * kOnes)) |
+        has_zero(w ^ ('\\' * kOnes))) {
+      return true;
+    }
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80 || c < 0x20 || c == '"' || c == '\\') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 // As nlohmann's dump (ensure_ascii off): '"', '\\' and control bytes escaped, \u00xx in lower
 // case for those without a short form. Anything not ASCII goes through nlohmann itself, which
 // replaces bytes that are not UTF-8 (rare: process names and the texts are ASCII).
 void JsonWriter::escaped(std::string_view s) {
+  if (!needs_escape(s)) {
+    out_ += '"';
+    out_ += s;
+    out_ += '"';
+    return;
+  }
   for (const char ch : s) {
     if (static_cast<unsigned char>(ch) >= 0x80) {
       out_ += dump_line(nlohmann::json(std::string(s)));

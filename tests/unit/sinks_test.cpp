@@ -160,6 +160,22 @@ TEST(Json, DirectResetLine_IsByteForByteTheTreesLine) {
   }
 }
 
+// Every byte value at every position of strings across the 8-byte steps of the escape
+// scan: the writer's strings are byte for byte nlohmann's.
+TEST(Json, WriterEscapesEveryByteAsTheTreeDoes) {
+  for (size_t len = 1; len <= 19; len += 3) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string text(len, 'a');
+        text[pos] = static_cast<char>(b);
+        std::string out;
+        JsonWriter(out).str(text);
+        ASSERT_EQ(out, dump_line(nlohmann::json(text))) << "len " << len << " pos " << pos << " byte " << b;
+      }
+    }
+  }
+}
+
 TEST(Text, BlockNamesBothEndsTheCauseAndTheFix) {
   const std::string text = render_text(sample(), ClockMap{0});
   EXPECT_NE(text.find("RESET 127.0.0.1:46252 <- 127.0.0.1:18081  cause=unread_data_at_close"),
