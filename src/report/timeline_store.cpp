@@ -11,18 +11,24 @@ namespace {
 enum : uint8_t { kHasSocket = 1, kLinger = 2, kExiting = 4 };
 }
 
-TimelineStore::TimelineStore(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {
-  ring_bytes_ = capacity_ * sizeof(Slot);
-  void* m = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+ZeroedMemory::ZeroedMemory(size_t bytes) : n_(bytes) {
+  void* m = mmap(nullptr, n_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) throw std::bad_alloc();
   // 2 MiB pages where transparent huge pages are "madvise": 512 times fewer page faults
   // filling the ring (they were a tenth of a text report's time); harmless where refused
-  madvise(m, ring_bytes_, MADV_HUGEPAGE);
-  ring_ = static_cast<Slot*>(m);  // zero-filled: every slot reads as empty (seq 0)
-  rehash();
+  madvise(m, n_, MADV_HUGEPAGE);
+  p_ = m;
 }
 
-TimelineStore::~TimelineStore() { munmap(ring_, ring_bytes_); }
+ZeroedMemory::~ZeroedMemory() {
+  if (p_) munmap(p_, n_);
+}
+
+TimelineStore::TimelineStore(size_t capacity)
+    : capacity_(std::max<size_t>(capacity, 1)), ring_memory_(capacity_ * sizeof(Slot)) {
+  ring_ = static_cast<Slot*>(ring_memory_.get());  // zero-filled: every slot reads as empty (seq 0)
+  rehash();
+}
 
 // Eight consecutive cookies share a run of eight buckets (two cache lines), the runs
 // spread by a multiplicative hash of the rest. A host numbers its sockets in the order
@@ -32,11 +38,11 @@ TimelineStore::~TimelineStore() { munmap(ring_, ring_bytes_); }
 // lookup a cache miss (a tenth of a text report's time).
 size_t TimelineStore::bucket(uint64_t cookie) const {
   const uint64_t run = ((cookie >> 3) * 0x9E3779B97F4A7C15ull) >> 32;
-  return ((run << 3) | (cookie & 7)) & (heads_.size() - 1);
+  return ((run << 3) | (cookie & 7)) & (heads_size_ - 1);
 }
 
 uint64_t* TimelineStore::find_head(uint64_t cookie) const {
-  const size_t mask = heads_.size() - 1;
+  const size_t mask = heads_size_ - 1;
   for (size_t i = bucket(cookie);; i = (i + 1) & mask) {
     const Head& h = heads_[i];
     if (h.cookie == cookie) return const_cast<uint64_t*>(&h.seq);
@@ -44,36 +50,45 @@ uint64_t* TimelineStore::find_head(uint64_t cookie) const {
   }
 }
 
+// A new cookie takes the first bucket on its way whose cookie is stale (its latest event
+// has left the ring) if there is one: stale cookies are most of the table in a storm, and
+// reusing their buckets keeps it from filling up (each rehash is a table's worth of new pages).
+// No cookie is entered twice: the whole chain is searched for it before one is taken.
 uint64_t& TimelineStore::head_for(uint64_t cookie) {
-  if ((heads_used_ + 1) * 2 > heads_.size()) rehash();
-  const size_t mask = heads_.size() - 1;
+  if ((heads_used_ + 1) * 2 > heads_size_) rehash();
+  const size_t mask = heads_size_ - 1;
+  Head* stale = nullptr;
   for (size_t i = bucket(cookie);; i = (i + 1) & mask) {
     Head& h = heads_[i];
     if (h.cookie == cookie) return h.seq;
     if (h.cookie == 0) {
-      ++heads_used_;
-      h.cookie = cookie;
-      h.seq = 0;
-      return h.seq;
+      Head& into = stale ? *stale : h;
+      if (!stale) ++heads_used_;
+      into.cookie = cookie;
+      into.seq = 0;
+      return into.seq;
     }
+    if (!stale && !live(h.seq)) stale = &h;
   }
 }
 
 // Also how stale cookies go: only those whose latest event is still in the ring move over,
 // into a table a quarter full, so the next rehash is as many new cookies away as there are live.
-// The table moved out is kept as the next one's memory (its pages stay mapped: a fresh
-// table each time was a fresh set of page faults).
+// The new table is a fresh mapping (zero pages are empty buckets: nothing to fill).
 void TimelineStore::rehash() {
-  std::vector<Head>& old = spare_;
-  old.swap(heads_);
+  const ZeroedMemory old_memory = std::move(heads_memory_);  // unmapped on return
+  const Head* old = heads_;
+  const size_t old_size = heads_size_;
   size_t live_count = 0;
-  for (const Head& h : old) live_count += h.cookie != 0 && live(h.seq);
+  for (size_t i = 0; i < old_size; ++i) live_count += old[i].cookie != 0 && live(old[i].seq);
   size_t buckets = 1024;
   while (live_count * 4 > buckets) buckets *= 2;
-  heads_.assign(buckets, Head{});
+  heads_memory_ = ZeroedMemory(buckets * sizeof(Head));
+  heads_ = static_cast<Head*>(heads_memory_.get());
+  heads_size_ = buckets;
   heads_used_ = 0;
-  for (const Head& h : old) {
-    if (h.cookie != 0 && live(h.seq)) head_for(h.cookie) = h.seq;
+  for (size_t i = 0; i < old_size; ++i) {
+    if (old[i].cookie != 0 && live(old[i].seq)) head_for(old[i].cookie) = old[i].seq;
   }
 }
 

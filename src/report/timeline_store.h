@@ -2,6 +2,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "decode/event.h"
@@ -13,10 +14,30 @@ namespace connreset::report {
 // A ring of the last `capacity` events in a compact form, chained per socket
 // cookie: memory is fixed whatever the journal's size, and a connection's
 // history reaches back `capacity` events of the whole merged stream.
+// Zero-filled anonymous memory, unmapped with the object: pages cost nothing until
+// touched, huge pages where the kernel offers them (far fewer faults than a heap
+// allocation the size of a table, which also writes every byte of it once).
+class ZeroedMemory {
+ public:
+  ZeroedMemory() = default;
+  explicit ZeroedMemory(size_t bytes);  // throws std::bad_alloc
+  ~ZeroedMemory();
+  ZeroedMemory(ZeroedMemory&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  ZeroedMemory& operator=(ZeroedMemory&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  void* get() const { return p_; }
+
+ private:
+  void* p_ = nullptr;
+  size_t n_ = 0;
+};
+
 class TimelineStore {
  public:
   explicit TimelineStore(size_t capacity);
-  ~TimelineStore();
   TimelineStore(const TimelineStore&) = delete;
   TimelineStore& operator=(const TimelineStore&) = delete;
 
@@ -49,13 +70,14 @@ class TimelineStore {
   void rehash();
 
   size_t capacity_;
-  // slot of seq: (seq - 1) % capacity_; an anonymous mapping (zero pages until touched,
-  // huge pages where the kernel offers them): a small journal does not pay for all of it
+  // slot of seq: (seq - 1) % capacity_; zero pages until touched: a small journal
+  // does not pay for all of it
+  ZeroedMemory ring_memory_;
   Slot* ring_ = nullptr;
-  size_t ring_bytes_ = 0;
   uint64_t next_seq_ = 1;
-  std::vector<Head> heads_;
-  std::vector<Head> spare_;  // the table before the last rehash, reused by the next
+  ZeroedMemory heads_memory_;  // a fresh zeroed mapping per rehash (all empty)
+  Head* heads_ = nullptr;
+  size_t heads_size_ = 0;  // a power of two
   size_t heads_used_ = 0;
 };
 
