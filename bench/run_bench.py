@@ -137,11 +137,14 @@ class Tracer:
     journals = 0
 
     def __init__(self, variant, args, tmpdir, cpu=TRACER_CPU):
-        self.variant = variant
+        # "trace@before": the same variant with another build (--before BINARY, storm_bench.py)
+        self.variant, _, self.build = variant.partition("@")
         self.out_path = os.path.join(tmpdir, f"{variant}.out")
         self.err_path = os.path.join(tmpdir, f"{variant}.err")
         self.extra = {}
-        cmd = self.command(variant, args, tmpdir)
+        cmd = self.command(self.variant, args, tmpdir)
+        if self.build:
+            cmd[0] = args.builds[self.build]
         if cpu is not None:
             cmd = ["taskset", "-c", cpu] + cmd
         self.out = open(self.out_path, "w")
@@ -258,10 +261,41 @@ def run_loadgen(args, wl_args, duration, cpu=WORKLOAD_CPU, workers=1):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+class SyscallCounter:
+    """perf stat counting one process's system calls (raw_syscalls:sys_enter): a counter
+    increment per call, no ptrace stop as with strace -c."""
+
+    def __init__(self, pid, tmpdir):
+        self.path = os.path.join(tmpdir, f"perf-stat-{pid}.csv")
+        self.proc = subprocess.Popen(["perf", "stat", "-x", ",", "-o", self.path, "-e",
+                                      "raw_syscalls:sys_enter", "-e", "context-switches", "-p",
+                                      str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)  # attached before the workload starts
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        counts = {}
+        try:
+            with open(self.path) as f:
+                for line in f:
+                    parts = line.strip().split(",")
+                    if len(parts) > 2 and parts[0].isdigit():
+                        counts[parts[2]] = int(parts[0])
+        except OSError:
+            pass
+        return counts.get("raw_syscalls:sys_enter"), counts.get("context-switches")
+
+
 def measure(args, tmpdir, workload, variant, duration, stats=False, wl_cpu=WORKLOAD_CPU,
-            tracer_cpu=TRACER_CPU, workers=1, trace_extra=None):
+            tracer_cpu=TRACER_CPU, workers=1, trace_extra=None, count_syscalls=False):
     name, wl_args, _ = workload
     tracer = None
+    counter = None
     if variant != "none":
         saved = args.trace_args
         if trace_extra:
@@ -270,6 +304,8 @@ def measure(args, tmpdir, workload, variant, duration, stats=False, wl_cpu=WORKL
             tracer = Tracer(variant, args, tmpdir, cpu=tracer_cpu)
         finally:
             args.trace_args = saved
+        if count_syscalls and shutil.which("perf"):
+            counter = SyscallCounter(tracer.pid, tmpdir)
         before = tracer.snapshot()
     if name.startswith("nginx"):
         lg = args.nginx.run_wrk(wl_args, duration)
@@ -280,6 +316,8 @@ def measure(args, tmpdir, workload, variant, duration, stats=False, wl_cpu=WORKL
     if tracer:
         time.sleep(0.4)  # let the tracer drain its ring buffer (it polls every 100 ms)
         after = tracer.snapshot()
+        if counter:
+            row["tracer_syscalls"], row["tracer_ctx_switches"] = counter.stop()
         res = tracer.stop()
         row["tracer_cpu_s"] = (after["cpu_s"] - before["cpu_s"]
                                if after["cpu_s"] is not None and before["cpu_s"] is not None else None)
@@ -617,7 +655,11 @@ def main():
     ap.add_argument("--duration", type=float)
     ap.add_argument("--report-before", help="a connreset binary to compare report with (issue #16)")
     ap.add_argument("--report-only", action="store_true", help="only the report-at-scale section")
+    ap.add_argument("--only", choices=["storm"],
+                    help="storm: only the reset storm, pinned and at the highest rate (issue #14)")
+    ap.add_argument("--before", help="with --only storm: also trace and record of this connreset build")
     args = ap.parse_args()
+    args.builds = {"before": args.before} if args.before else {}
 
     quick = args.quick
     reps = args.reps or (1 if quick else 5)
@@ -639,6 +681,22 @@ def main():
     with tempfile.TemporaryDirectory(prefix="connreset-bench-") as tmpdir:
         os.chmod(tmpdir, 0o755)
         t0 = time.monotonic()
+        if args.only == "storm":
+            from storm_bench import storm_section, print_storm_section
+            tracers = [v for v in ("trace", "record") if v in variants]
+            storm_variants = ["none"] + [f"{v}@before" for v in tracers if args.before] + tracers
+            doc = storm_section(args, tmpdir, measure, WORKLOADS[2], storm_variants,
+                                args.reps or (1 if quick else 4), args.duration or (1.0 if quick else 3.0),
+                                1 if quick else 2, 1.0 if quick else 4.0, log)
+            doc.update({"schema": "connreset-bench/1", "kernel": os.uname().release,
+                        "cpus": os.cpu_count(), "mode": "storm", "elapsed_s": round(time.monotonic() - t0, 1)})
+            if args.json:
+                json.dump(doc, sys.stdout, indent=1)
+                sys.stdout.write("\n")
+            else:
+                print_storm_section(sys.stdout.write, doc)
+                sys.stdout.write(f"\n(elapsed {doc['elapsed_s']:.0f}s)\n")
+            return
         if args.report_only:
             rep = report_section(args, tmpdir, quick)
             if args.json:

@@ -5,9 +5,13 @@
 # throughput, memory with many open connections; a real service (nginx from Debian on
 # 127.0.0.1 under wrk, keep-alive and a connection per request). See README "Performance".
 #   sudo scripts/bench.sh [--quick] [--json] [--report-only] [--report-before BINARY]
+#                         [--only storm [--before BINARY]]
 # --quick: one short repetition of everything (< 2 minutes; scripts/test.sh runs it).
 # --report-only: only `report` at scale (a storm recorded to ~1 GB, then report text/JSON/HTML
 # and 8 hosts merged); --report-before BINARY: the same runs with another build, resets compared.
+# --only storm: only the reset storm, pinned and at the highest rate, with the tracer's CPU,
+# system calls and context switches per event (< 5 minutes: one exclusive quiet window);
+# --before BINARY: trace and record of that build too, interleaved with this one's.
 # Builds into $CONNRESET_BUILD (default build/) like the other scripts.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -18,9 +22,10 @@ while [ $# -gt 0 ]; do
   a=$1; shift
   case "$a" in
     --quick|--json|--report-only) args+=("$a") ;;
-    --report-before) [ $# -gt 0 ] || die "--report-before needs a connreset binary"; args+=("$a" "$(realpath "$1")"); shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown option $a (expected --quick, --json, --report-only, --report-before BINARY)" ;;
+    --report-before|--before) [ $# -gt 0 ] || die "$a needs a connreset binary"; args+=("$a" "$(realpath "$1")"); shift ;;
+    --only) [ "${1:-}" = storm ] || die "--only: expected storm"; args+=("$a" "$1"); shift ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $a (expected --quick, --json, --report-only, --report-before BINARY, --only storm, --before BINARY)" ;;
   esac
 done
 
