@@ -15,6 +15,7 @@
 #include "metrics/http_server.h"
 #include "metrics/metrics_sink.h"
 #include "sinks/json_sink.h"
+#include "sinks/output.h"
 
 namespace connreset {
 namespace {
@@ -44,6 +45,7 @@ class StderrWarnings : public Sink {
   void warning(const std::string& text) override {
     std::fprintf(stderr, "connreset record: warning: %s\n", escape_for_terminal(text).c_str());
   }
+  bool wants_explanations() const override { return false; }
 };
 
 // The pipeline has one observer: hand each event and counter update to the
@@ -121,6 +123,7 @@ int run_record(RecordArgs args) {
   std::unique_ptr<JsonSink> json;
   std::vector<Sink*> sinks{&recorder, &warnings};
   if (args.trace.json) {
+    buffer_stdout_for_batches();
     json = std::make_unique<JsonSink>(stdout);
     sinks.push_back(json.get());
   }

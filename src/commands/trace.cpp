@@ -45,6 +45,7 @@ int run_trace(TraceArgs args) {
     std::fprintf(stderr, "connreset trace: %s\n", err.c_str());
     return 2;
   }
+  buffer_stdout_for_batches();
   std::unique_ptr<Sink> sink = make_output_sink(args.format, stdout);
   install_stop_handlers();
   std::unique_ptr<LiveSession> session;

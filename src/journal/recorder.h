@@ -25,6 +25,7 @@ class Recorder : public EventObserver, public Sink {
   void event(const Event& ev, std::span<const std::byte> raw) override;
   void counters(const RunStats& stats) override;
   void flush() override;  // the batch of one ring-buffer poll, in one write()
+  bool wants_explanations() const override { return false; }  // it journals raw events
 
   uint64_t events_written() const { return events_written_; }
   uint64_t events_skipped() const { return events_skipped_; }

@@ -8,7 +8,9 @@
 namespace connreset {
 
 Pipeline::Pipeline(CorrelatorOptions options, Filter filter, std::vector<Sink*> sinks)
-    : correlator_(options, *this), filter_(std::move(filter)), sinks_(std::move(sinks)) {}
+    : correlator_(options, *this), filter_(std::move(filter)), sinks_(std::move(sinks)) {
+  correlate_ = std::any_of(sinks_.begin(), sinks_.end(), [](const Sink* s) { return s->wants_explanations(); });
+}
 
 void Pipeline::begin(const RunInfo& info) {
   for (Sink* s : sinks_) s->begin(info);
@@ -43,6 +45,7 @@ void Pipeline::on_event(const Event& ev) { dispatch(ev, {}); }
 
 void Pipeline::dispatch(const Event& ev, std::span<const std::byte> raw) {
   if (observer_) observer_->event(ev, raw);
+  if (!correlate_) return;  // nobody reads explanations: the observer was all
   last_ts_ns_ = std::max(last_ts_ns_, ev.ts_ns);
   // an RST sent from a syscall (close, ss -K) names its actor; rare, so always looked at
   if (resolver_ && ev.type == EventType::ResetSent) resolver_->observe(ev.task, ev.ts_ns);
@@ -55,7 +58,8 @@ void Pipeline::tick(uint64_t now_ns) {
   for (Sink* s : sinks_) s->flush();
 }
 
-void Pipeline::update_kernel_counters(uint64_t events, uint64_t lost, uint64_t call_table_full) {
+void Pipeline::update_kernel_counters(uint64_t events, uint64_t lost, uint64_t call_table_full,
+                                      uint64_t states_folded) {
   if (lost > stats_.lost) {
     for (Sink* s : sinks_) {
       s->warning(thousands(lost - stats_.lost) + " kernel events lost (ring buffer full; " +
@@ -65,6 +69,7 @@ void Pipeline::update_kernel_counters(uint64_t events, uint64_t lost, uint64_t c
   stats_.events = events;
   stats_.lost = lost;
   stats_.call_table_full = call_table_full;
+  stats_.states_folded = states_folded;
   if (observer_) observer_->counters(stats());
 }
 

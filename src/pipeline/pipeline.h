@@ -34,10 +34,13 @@ class Pipeline : private CorrelatorOutput {
   void on_event(const Event& ev);
   void tick(uint64_t now_ns);
   // kernel-side counters; a rise in lost events is reported to the sinks at once
-  void update_kernel_counters(uint64_t events, uint64_t lost, uint64_t call_table_full);
+  void update_kernel_counters(uint64_t events, uint64_t lost, uint64_t call_table_full,
+                              uint64_t states_folded = 0);
   void finish();  // report what is pending, then the run's statistics
   RunStats stats() const;
   void observe(EventObserver* observer) { observer_ = observer; }
+  // false: no sink wants explanations, so events only reach the observer (record's journal)
+  bool correlating() const { return correlate_; }
   // Name the container and pod of each task (live tracing; journals replay without).
   void enrich(const EnrichOptions& options);
   const WorkloadResolver* resolver() const { return resolver_.get(); }
@@ -59,6 +62,7 @@ class Pipeline : private CorrelatorOutput {
   EventObserver* observer_ = nullptr;
   std::unique_ptr<WorkloadResolver> resolver_;
   uint64_t last_ts_ns_ = 0;
+  bool correlate_ = true;  // some sink wants explanations (Sink::wants_explanations)
 };
 
 }  // namespace connreset

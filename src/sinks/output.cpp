@@ -1,5 +1,7 @@
 #include "sinks/output.h"
 
+#include <unistd.h>
+
 #include "sinks/columns_sink.h"
 #include "sinks/json_sink.h"
 #include "sinks/text_sink.h"
@@ -20,6 +22,12 @@ std::unique_ptr<Sink> make_output_sink(OutputFormat format, std::FILE* out) {
     case OutputFormat::Text: break;
   }
   return std::make_unique<TextSink>(out);
+}
+
+void buffer_stdout_for_batches() {
+  if (isatty(STDOUT_FILENO)) return;
+  static char buffer[1 << 20];  // stdout's for the rest of the process: never freed
+  std::setvbuf(stdout, buffer, _IOFBF, sizeof(buffer));
 }
 
 }  // namespace connreset

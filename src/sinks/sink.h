@@ -29,6 +29,9 @@ struct RunStats {
   uint64_t findings = 0;
   uint64_t sockets_tracked = 0;
   uint64_t sockets_evicted = 0;
+  // state changes the kernel left out because another record implies them (its quiet path;
+  // none with --all): counted there, so "fewer events" is never mistaken for fewer connections
+  uint64_t states_folded = 0;
 };
 
 class Sink {
@@ -43,6 +46,10 @@ class Sink {
   // Called after each batch of events (every poll of the ring buffer, <= 100 ms apart): sinks
   // that write a stream flush it here, not once per line (a write(2) per reset in a storm).
   virtual void flush() {}
+  // Whether this sink wants what correlation produces (resets, findings, state changes). When
+  // no sink of a pipeline does (`record` without --json or --metrics: its journal takes the raw
+  // events), the pipeline does not correlate at all: that was most of record's CPU in a storm.
+  virtual bool wants_explanations() const { return true; }
 };
 
 }  // namespace connreset

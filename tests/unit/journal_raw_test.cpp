@@ -14,6 +14,7 @@
 #include "report/journal_set.h"
 #include "report/report_model.h"
 #include "sinks/collecting_sink.h"
+#include "unit/event_builder.h"
 #include "unit/journal_test_util.h"
 
 namespace connreset {
@@ -113,6 +114,58 @@ TEST(JournalRaw, PipelineHandsTheRawRecordToItsObserver) {
   p.on_event(*Decoder().decode(raw, nullptr));  // an event without a kernel record
   EXPECT_EQ(keep.events, 2u);
   EXPECT_TRUE(keep.last.empty());
+}
+
+// `record` without --json or --metrics: its only sinks are the journal and stderr warnings,
+// neither reads explanations, so the pipeline only decodes and journals (Sink::
+// wants_explanations; correlating for nobody was most of record's CPU in a storm). The journal
+// holds every event all the same, and report explains it as a correlating pipeline does.
+TEST(JournalRaw, RecordWithoutOutputsJournalsEveryEventAndDoesNotCorrelate) {
+  TempDir tmp;
+  const Conn srv{11, ep(18081), ep(46252)}, cli{22, ep(46252), ep(18081)};
+  const std::vector<Event> events = {
+      state(1 * kMs, srv, task(4100, "python3"), tcp::kSynRecv, tcp::kEstablished),
+      abort_on_close(10 * kMs, srv, task(4100, "python3"), 100),
+      rst_received(10 * kMs, cli, task(4100, "python3")),
+      call(11 * kMs, cli, task(4121, "curl"), Call::Recv, Phase::Error, -ECONNRESET, 1),
+  };
+  RunInfo info;
+  info.command = "record";
+  info.hostname = "host-a";
+  const std::string dir = tmp.file("j");
+  {
+    journal::Writer w({.dir = dir});
+    journal::Recorder rec(w, std::nullopt);
+    Pipeline p(CorrelatorOptions{}, Filter{}, {&rec});
+    p.observe(&rec);
+    EXPECT_FALSE(p.correlating());
+    p.begin(info);
+    for (const Event& ev : events) p.on_event(ev);
+    p.tick(10'000 * kMs);
+    p.finish();
+    EXPECT_EQ(p.stats().sockets_tracked, 0u);
+    EXPECT_EQ(p.stats().resets, 0u);
+    ASSERT_EQ(rec.error(), "");
+    w.close();
+  }
+  // a sink that reads explanations turns correlation on
+  CollectingSink sink;
+  Pipeline q(CorrelatorOptions{}, Filter{}, {&sink});
+  EXPECT_TRUE(q.correlating());
+  for (const Event& ev : events) q.on_event(ev);
+  q.finish();
+  ASSERT_EQ(sink.matching([](const Explanation&) { return true; }).size(), 1u);
+  const Explanation live = sink.matching([](const Explanation&) { return true; })[0];
+
+  const auto set = report::open_journals({dir});
+  ASSERT_EQ(set.files_read, 1u);
+  const Payloads p = event_payloads(set.sources.at(0).files.at(0).path);
+  ASSERT_EQ(p.events.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(p.events[i], raw_event(events[i])) << i;
+  const report::Report rep = report::build_report(set, report::ReportOptions{});
+  ASSERT_EQ(rep.resets.size(), 1u);
+  EXPECT_EQ(rep.resets[0].x.cause, live.cause);
+  EXPECT_EQ(rep.resets[0].x.because, live.because);
 }
 
 // A journal `connreset record` 0.1 wrote (tests/fixtures/journal-0.1, 9 events): in a
