@@ -236,6 +236,9 @@ int run_cli(int argc, char** argv) {
                          "Journal only this network namespace (inode or path)");
   record_cmd->add_option("-P,--port", record.port, "Only connections with this port (kernel filter)")
       ->check(CLI::Range(1, 65535));
+  record_cmd->add_flag("-a,--all", record.trace.all,
+                       "Journal every TCP state change: none left out in the kernel, so report's "
+                       "timelines show each one (more events per connection)");
 
   ReportArgs report;
   CLI::App* report_cmd = app.add_subcommand(

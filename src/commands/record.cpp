@@ -74,6 +74,8 @@ int fail(const std::string& msg, int code) {
 int run_record(RecordArgs args) {
   if (std::string err = resolve_trace_args(args.trace); !err.empty()) return fail(err, 2);
   args.trace.live.command = "record";
+  // --all is for the journal (tracer.all_states): --json still prints explained resets only
+  args.trace.live.correlator.lifecycle = false;
   if (args.port) {
     args.trace.live.filter.port = args.port;
     args.trace.live.tracer.filter_port = args.port;

@@ -115,12 +115,15 @@ std::vector<std::byte> encode_totals(const KernelTotals& t) {
   put_u64(out, t.events);
   put_u64(out, t.lost);
   put_u64(out, t.call_table_full);
+  put_u64(out, t.states_folded);
   return out;
 }
 
 std::optional<KernelTotals> decode_totals(std::span<const std::byte> p) {
-  if (p.size() != 24) return std::nullopt;
-  return KernelTotals{get_u64(p.data()), get_u64(p.data() + 8), get_u64(p.data() + 16)};
+  if (p.size() < kTotalsSizeV1 || p.size() % 8 != 0) return std::nullopt;
+  KernelTotals t{get_u64(p.data()), get_u64(p.data() + 8), get_u64(p.data() + 16)};
+  if (p.size() >= kTotalsSize) t.states_folded = get_u64(p.data() + 24);
+  return t;
 }
 
 std::string file_name(uint64_t sequence) {

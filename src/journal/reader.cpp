@@ -211,9 +211,11 @@ Reader::Frame Reader::check_frame(uint64_t off, bool strict, std::string* why) {
   }
   if (strict) {
     const uint32_t expected = kind == static_cast<uint8_t>(RecordKind::Event) ? meta_.record_size
-                              : kind == static_cast<uint8_t>(RecordKind::Counters) ? 24
+                              : kind == static_cast<uint8_t>(RecordKind::Counters) ? kTotalsSize
                                                                                   : 0;
-    if (len != expected) return Frame::Corrupt;
+    // counters of journals before states_folded: one field shorter
+    const bool old_counters = kind == static_cast<uint8_t>(RecordKind::Counters) && len == kTotalsSizeV1;
+    if (len != expected && !old_counters) return Frame::Corrupt;
   }
   if (window(off, kFrameSize + len) < kFrameSize + len) return Frame::Short;
   p = at(off);  // the window may have moved

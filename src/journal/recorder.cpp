@@ -58,11 +58,8 @@ void Recorder::flush() {
 }
 
 void Recorder::counters(const RunStats& stats) {
-  const KernelTotals t{stats.events, stats.lost, stats.call_table_full};
-  if (t.events == last_totals_.events && t.lost == last_totals_.lost &&
-      t.call_table_full == last_totals_.call_table_full) {
-    return;
-  }
+  const KernelTotals t{stats.events, stats.lost, stats.call_table_full, stats.states_folded};
+  if (t == last_totals_) return;
   last_totals_ = t;
   if (!error_.empty()) return;
   try {

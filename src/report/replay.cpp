@@ -255,8 +255,9 @@ ReplayOutcome replay(const JournalSet& set, Pipeline* pipeline,
       sum.events += s.totals.events;
       sum.lost += s.totals.lost;
       sum.call_table_full += s.totals.call_table_full;
+      sum.states_folded += s.totals.states_folded;
     }
-    pipeline->update_kernel_counters(sum.events, sum.lost, sum.call_table_full);
+    pipeline->update_kernel_counters(sum.events, sum.lost, sum.call_table_full, sum.states_folded);
   }
   return out;
 }

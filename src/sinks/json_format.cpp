@@ -178,7 +178,8 @@ json stats_to_json(const RunStats& s) {
               {"resets", s.resets},
               {"findings", s.findings},
               {"sockets_tracked", s.sockets_tracked},
-              {"sockets_evicted", s.sockets_evicted}};
+              {"sockets_evicted", s.sockets_evicted},
+              {"states_folded", s.states_folded}};
 }
 
 std::string dump_line(const json& j) {

@@ -93,6 +93,7 @@ class RecordReport : public ::testing::Test {
                                   "--settle-ms", "100", "--netns", std::to_string(netns_)};
     args.insert(args.end(), extra.begin(), extra.end());
     Proc p = spawn(args);
+    recorder_err_.clear();  // this recorder's words, not an earlier one's
     EXPECT_TRUE(read_until(p.err, recorder_err_, "journaling to", 20s)) << recorder_err_;
     return p;
   }
@@ -138,6 +139,40 @@ TEST_F(RecordReport, KilledWithSigkill_ReportKeepsEverythingWrittenAndSaysSo) {
   EXPECT_NE(text.out.find("timeline:"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("recv() -> ECONNRESET"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("connect()"), std::string::npos) << text.out;
+}
+
+// The kernel leaves out state changes another record implies (its quiet path) and counts them;
+// `record --all` journals every one, so report's timelines show the whole handshake. The count
+// goes into the journal's counters and report's stats line either way.
+TEST_F(RecordReport, RecordAll_JournalsEveryStateChange_TheQuietPathCountsWhatItLeftOut) {
+  struct Run {
+    std::string timeline;
+    uint64_t states_folded = 0;
+  };
+  auto record_one = [&](const std::string& dir, std::vector<std::string> extra) -> Run {
+    Proc rec = start_recorder(dir, std::move(extra));
+    const ScenarioOutcome o = run_unread_data_at_close();
+    EXPECT_TRUE(o.ok()) << o.error;
+    EXPECT_TRUE(journaled(dir, o.server_port)) << "the reset never reached the journal";
+    kill(rec.pid, SIGTERM);
+    const std::string rest = read_all(rec.err);
+    EXPECT_EQ(wait_exit(rec.pid), 0) << recorder_err_ << rest;
+    Run out;
+    out.timeline = run({CONNRESET_BINARY, "report", dir, "--port", std::to_string(o.server_port)}).out;
+    const Ran j = run({CONNRESET_BINARY, "report", "--json", dir});
+    for (const auto& line : json_lines(j.out)) {
+      if (line["type"] == "stats") out.states_folded = line.value("states_folded", uint64_t{0});
+    }
+    return out;
+  };
+  const Run quiet = record_one(tmp_ + "/quiet", {});
+  const Run all = record_one(tmp_ + "/all", {"--all"});
+  // the client's connect() completing: SYN_SENT -> ESTABLISHED, implied by the data that follows
+  EXPECT_EQ(quiet.timeline.find("SYN_SENT -> ESTABLISHED"), std::string::npos) << quiet.timeline;
+  EXPECT_NE(all.timeline.find("SYN_SENT -> ESTABLISHED"), std::string::npos) << all.timeline;
+  EXPECT_NE(all.timeline.find("connect()"), std::string::npos) << all.timeline;
+  EXPECT_GT(quiet.states_folded, 0u);
+  EXPECT_EQ(all.states_folded, 0u);
 }
 
 TEST_F(RecordReport, SighupRotates_SigtermExitsZeroAndEndsTheJournalCleanly) {
