@@ -1,5 +1,6 @@
 #include "common/escape.h"
 
+#include <algorithm>
 #include <array>
 
 namespace connreset {
@@ -7,6 +8,14 @@ namespace connreset {
 std::string escape_for_terminal(std::string_view raw) {
   static constexpr std::array<char, 16> kHex = {'0', '1', '2', '3', '4', '5', '6', '7',
                                                 '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+  // nearly every string (process and host names, addresses) is plain: copied whole, where a
+  // byte-by-byte append showed in a report's profile
+  if (std::all_of(raw.begin(), raw.end(), [](char ch) {
+        const auto byte = static_cast<unsigned char>(ch);
+        return byte >= 0x20 && byte < 0x7f && ch != '\\';
+      })) {
+    return std::string(raw);
+  }
   std::string out;
   out.reserve(raw.size());
   for (char ch : raw) {

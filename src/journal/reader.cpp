@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -219,8 +220,17 @@ Reader::Frame Reader::check_frame(uint64_t off, bool strict, std::string* why) {
   }
   if (window(off, kFrameSize + len) < kFrameSize + len) return Frame::Short;
   p = at(off);  // the window may have moved
-  const std::span<const std::byte> covered(p + 4, 4);
-  if (crc32(std::span<const std::byte>(p + kFrameSize, len), crc32(covered)) != crc) {
+  // the checksum starts with the kind and its zero padding (both checked above): one of
+  // three values, computed once
+  static const std::array<uint32_t, 4> kKindCrc = [] {
+    std::array<uint32_t, 4> t{};
+    for (uint8_t k = 0; k < t.size(); ++k) {
+      const std::byte covered[4] = {std::byte{k}, {}, {}, {}};
+      t[k] = crc32(covered);
+    }
+    return t;
+  }();
+  if (crc32(std::span<const std::byte>(p + kFrameSize, len), kKindCrc[kind]) != crc) {
     return corrupt("record checksum mismatch: corrupt record");
   }
   return Frame::Ok;

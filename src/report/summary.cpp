@@ -105,8 +105,11 @@ void TextReportWriter::reset(const ConnectionReport& c) {
   s += "\n";
   append_text(s, c.x, ClockMap{0});
   if (!c.receiver_host.empty() || !c.sender_host.empty()) {
-    s += "  recorded on: receiver " + escape_for_terminal(c.receiver_host.empty() ? "-" : c.receiver_host) +
-         ", sender " + escape_for_terminal(c.sender_host.empty() ? "-" : c.sender_host) + "\n";
+    s += "  recorded on: receiver ";  // appended piece by piece: no temporary per reset
+    s += escape_for_terminal(c.receiver_host.empty() ? "-" : c.receiver_host);
+    s += ", sender ";
+    s += escape_for_terminal(c.sender_host.empty() ? "-" : c.sender_host);
+    s += '\n';
   }
   timeline_text(c, s);
   out_.put(s);
