@@ -8,6 +8,32 @@
 
 namespace connreset {
 
+namespace {
+
+// Whether some byte of s is '"', '\\', a control byte or not ASCII: eight bytes at a
+// time (each test below is exact about whether any byte of the word matches). Almost
+// no string of a report has one, and the byte loops below were a sixth of report --json.
+bool needs_escape(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, sizeof(w));
+    if ((w & kHighs) | ((w - 0x20 * kOnes) & ~w & kHighs) | has_zero(w ^ ('"' * kOnes)) |
+        has_zero(w ^ ('\\' * kOnes))) {
+      return true;
+    }
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80 || c < 0x20 || c == '"' || c == '\\') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 // A comma before every value but the first of its object/array; none right after a key.
 void JsonWriter::before_value() {
   if (after_key_) {
@@ -47,10 +73,27 @@ JsonWriter& JsonWriter::close_array() {
 
 JsonWriter& JsonWriter::key(std::string_view k) {
   before_value();
-  escaped(k);
-  out_ += ':';
   after_key_ = true;
+  if (!quoted(k, ":")) {
+    escaped(k);
+    out_ += ':';
+  }
   return *this;
+}
+
+// '"' s '"' suffix in one step when s needs no escape (a line has some fifty keys and
+// strings: a character appended at a time showed in report --json); false otherwise.
+bool JsonWriter::quoted(std::string_view s, std::string_view suffix) {
+  if (needs_escape(s)) return false;
+  const size_t n = out_.size();
+  out_.resize(n + s.size() + 2 + suffix.size());
+  char* p = out_.data() + n;
+  *p++ = '"';
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());  // (an empty view's data may be null)
+  p += s.size();
+  *p++ = '"';
+  if (!suffix.empty()) std::memcpy(p, suffix.data(), suffix.size());
+  return true;
 }
 
 JsonWriter& JsonWriter::str(std::string_view s) {
@@ -59,42 +102,12 @@ JsonWriter& JsonWriter::str(std::string_view s) {
   return *this;
 }
 
-namespace {
-
-// Whether some byte of s is '"', '\\', a control byte or not ASCII: eight bytes at a
-// time (each test below is exact about whether any byte of the word matches). Almost
-// no string of a report has one, and the byte loops below were a sixth of report --json.
-bool needs_escape(std::string_view s) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
-  auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, sizeof(w));
-    if ((w & kHighs) | ((w - 0x20 * kOnes) & ~w & kHighs) | has_zero(w ^ ('"' * kOnes)) |
-        has_zero(w ^ ('\\' * kOnes))) {
-      return true;
-    }
-  }
-  for (; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80 || c < 0x20 || c == '"' || c == '\\') return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 // As nlohmann's dump (ensure_ascii off): '"', '\\' and control bytes escaped, \u00xx in lower
 // case for those without a short form. Anything not ASCII goes through nlohmann itself, which
 // replaces bytes that are not UTF-8 (rare: process names and the texts are ASCII).
 void JsonWriter::escaped(std::string_view s) {
-  if (!needs_escape(s)) {
-    out_ += '"';
-    out_ += s;
-    out_ += '"';
-    return;
-  }
+  if (quoted(s, {})) return;
   for (const char ch : s) {
     if (static_cast<unsigned char>(ch) >= 0x80) {
       out_ += dump_line(nlohmann::json(std::string(s)));

@@ -46,6 +46,7 @@ class JsonWriter {
  private:
   void before_value();
   void escaped(std::string_view s);
+  bool quoted(std::string_view s, std::string_view suffix);
   std::string& out_;
   uint64_t first_ = 1;  // bit d: nothing written yet at depth d
   unsigned depth_ = 0;
