@@ -85,10 +85,55 @@ void Correlator::lru_push_back(Socket& s) {
   lru_tail_ = &s;
 }
 
-void Correlator::erase_socket(std::unordered_map<uint64_t, Socket>::iterator it) {
+void Correlator::erase_socket(SocketMap::iterator it) {
   if (it->second.closed_ns) --closed_count_;
   lru_unlink(it->second);
-  sockets_.erase(it);
+  recycle_parts(it->second);
+  if (free_sockets_.size() >= kMaxRecycled) {
+    sockets_.erase(it);
+    return;
+  }
+  SocketMap::node_type node = sockets_.extract(it);
+  node.mapped() = Socket{};
+  free_sockets_.push_back(std::move(node));
+}
+
+Correlator::SocketMap::iterator Correlator::insert_socket(uint64_t cookie) {
+  if (free_sockets_.empty()) return sockets_.emplace(cookie, Socket{}).first;
+  SocketMap::node_type node = std::move(free_sockets_.back());
+  free_sockets_.pop_back();
+  node.key() = cookie;
+  return sockets_.insert(std::move(node)).position;
+}
+
+void Correlator::recycle_parts(Socket& s) {
+  if (s.close && free_closes_.size() < kMaxRecycled) free_closes_.push_back(std::move(s.close));
+  if (s.calls && free_calls_.size() < kMaxRecycled) {
+    s.calls->clear();
+    free_calls_.push_back(std::move(s.calls));
+  }
+  s.close.reset();
+  s.calls.reset();
+}
+
+void Correlator::set_close(Socket& s, const Event& ev) {
+  if (!s.close && !free_closes_.empty()) {
+    s.close = std::move(free_closes_.back());
+    free_closes_.pop_back();
+  }
+  if (!s.close) s.close = std::make_unique<CloseInfo>();
+  CloseInfo& c = *s.close;
+  c.task = ev.task;  // assigned into the recycled strings' memory
+  c.kind = close_kind(ev);
+  c.exiting = ev.task_exiting;
+  c.ts_ns = ev.ts_ns;
+}
+
+std::unique_ptr<std::vector<Correlator::CallTrack>> Correlator::new_calls() {
+  if (free_calls_.empty()) return std::make_unique<std::vector<CallTrack>>();
+  auto calls = std::move(free_calls_.back());
+  free_calls_.pop_back();
+  return calls;
 }
 
 void Correlator::evict_if_full() {
@@ -137,6 +182,8 @@ void Correlator::begin_lifecycle(Socket& s) {
     Socket& old = retired_[s.gen];
     old = std::move(s);
     old.lru_prev = old.lru_next = nullptr;
+  } else {
+    recycle_parts(s);
   }
   s = std::move(fresh);
 }
@@ -145,7 +192,7 @@ Correlator::Socket& Correlator::socket_for(const Event& ev) {
   auto it = sockets_.find(ev.cookie);
   if (it == sockets_.end()) {
     evict_if_full();
-    it = sockets_.emplace(ev.cookie, Socket{}).first;
+    it = insert_socket(ev.cookie);
     it->second.cookie = ev.cookie;
     it->second.gen = ++gen_seq_;
     lru_push_back(it->second);
@@ -201,20 +248,34 @@ size_t Correlator::TupleKeyHash::operator()(const TupleKey& k) const noexcept {
   return h(k.local) * 31 + h(k.remote);
 }
 
-namespace {
-
-template <class Map, class Key, class It>
-void erase_entry(Map& m, const Key& key, It it) {
-  auto [b, e] = m.equal_range(key);
-  for (auto i = b; i != e; ++i) {
-    if (i->second == it) {
-      m.erase(i);
-      return;
-    }
+template <class Map>
+void Correlator::index_add(Map& map, const typename Map::key_type& key, PendingIt it) {
+  auto& free = free_nodes(map);
+  if (free.empty()) {
+    map.emplace(key, it);
+    return;
   }
+  typename Map::node_type node = std::move(free.back());
+  free.pop_back();
+  node.key() = key;
+  node.mapped() = it;
+  map.insert(std::move(node));
 }
 
-}  // namespace
+template <class Map>
+void Correlator::index_remove(Map& map, const typename Map::key_type& key, PendingIt it) {
+  auto [b, e] = map.equal_range(key);
+  for (auto i = b; i != e; ++i) {
+    if (i->second != it) continue;
+    auto& free = free_nodes(map);
+    if (free.size() < kMaxRecycled) {
+      free.push_back(map.extract(i));
+    } else {
+      map.erase(i);
+    }
+    return;
+  }
+}
 
 // The index entries of a case, derived from the sides it has, in one place so that
 // adding and removing them cannot disagree: unindex before changing the sides.
@@ -235,11 +296,11 @@ void Correlator::update_pending(PendingIt it, F&& fn) {
 }
 
 void Correlator::index_pending(PendingIt it) {
-  for_each_index_entry(it, [it](auto& map, const auto& key) { map.emplace(key, it); });
+  for_each_index_entry(it, [this, it](auto& map, const auto& key) { index_add(map, key, it); });
 }
 
 void Correlator::unindex_pending(PendingIt it) {
-  for_each_index_entry(it, [it](auto& map, const auto& key) { erase_entry(map, key, it); });
+  for_each_index_entry(it, [this, it](auto& map, const auto& key) { index_remove(map, key, it); });
 }
 
 Correlator::PendingIt Correlator::erase_pending(PendingIt it) {
@@ -304,7 +365,7 @@ void Correlator::on_reset_sent(const Event& ev) {
     prev_state = s.prev_state;
     if (task_owns_socket(ev)) {  // close() with unread data / SO_LINGER 0
       learn_owner(s, ev.task);
-      s.close = std::make_unique<CloseInfo>(CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns});
+      set_close(s, ev);
     }
   }
   // Data for a socket whose receive side is shut: tcp_rcv_state_process calls
@@ -398,7 +459,7 @@ void Correlator::on_state(const Event& ev) {
   if (task_owns_socket(ev)) {
     learn_owner(s, ev.task);
     if (ev.state != tcp::kSynSent) {
-      s.close = std::make_unique<CloseInfo>(CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns});
+      set_close(s, ev);
     }
   }
   if (ev.state == tcp::kCloseWait || ev.state == tcp::kClosing ||
@@ -416,7 +477,7 @@ void Correlator::on_state(const Event& ev) {
 void Correlator::on_close(const Event& ev) {
   Socket& s = socket_for(ev);
   learn_owner(s, ev.task);
-  s.close = std::make_unique<CloseInfo>(CloseInfo{ev.task, close_kind(ev), ev.task_exiting, ev.ts_ns});
+  set_close(s, ev);
 }
 
 void Correlator::on_sock_call(const Event& ev) {
@@ -555,7 +616,7 @@ void Correlator::flush() {
 void Correlator::track_call(Socket& s, const Event& ev) {
   if (ev.phase == Phase::Data) return;  // EAGAIN/EINTR and data are not an end
   if (ev.phase == Phase::Error && !connection_ended(-ev.ret)) return;  // a bad call, not an end
-  if (!s.calls) s.calls = std::make_unique<std::vector<CallTrack>>();
+  if (!s.calls) s.calls = new_calls();
   std::vector<CallTrack>& calls = *s.calls;
   auto it = std::find_if(calls.begin(), calls.end(), [&](const CallTrack& t) {
     return t.pid == ev.task.pid && t.call == ev.call;

@@ -158,13 +158,28 @@ class Correlator {
   void evict_if_full();
   void expire_closed(uint64_t now_ns);
 
+  using SocketMap = std::unordered_map<uint64_t, Socket>;
+  using GenIndex = std::unordered_multimap<uint64_t, PendingIt>;
+  using TupleIndex = std::unordered_multimap<TupleKey, PendingIt, TupleKeyHash>;
+
   CorrelatorOptions options_;
   CorrelatorOutput& out_;
   void lru_unlink(Socket& s);
   void lru_push_back(Socket& s);
-  void erase_socket(std::unordered_map<uint64_t, Socket>::iterator it);
+  SocketMap::iterator insert_socket(uint64_t cookie);
+  void erase_socket(SocketMap::iterator it);
+  // Storage that went away, kept for the next of its kind (see kMaxRecycled).
+  void recycle_parts(Socket& s);  // its close record and call tracks
+  void set_close(Socket& s, const Event& ev);
+  std::unique_ptr<std::vector<CallTrack>> new_calls();
+  template <class Map>
+  void index_add(Map& map, const typename Map::key_type& key, PendingIt it);
+  template <class Map>
+  void index_remove(Map& map, const typename Map::key_type& key, PendingIt it);
+  std::vector<GenIndex::node_type>& free_nodes(GenIndex&) { return free_gen_entries_; }
+  std::vector<TupleIndex::node_type>& free_nodes(TupleIndex&) { return free_tuple_entries_; }
 
-  std::unordered_map<uint64_t, Socket> sockets_;
+  SocketMap sockets_;
   Socket* lru_head_ = nullptr;  // least recently touched
   Socket* lru_tail_ = nullptr;
   std::list<Pending> pending_;  // in arrival order
@@ -173,9 +188,9 @@ class Correlator {
   std::list<Pending> free_pending_;
   // Pending cases by what events look them up by. Every case of the last settle window is
   // pending, so at thousands of resets per second a scan per event was quadratic.
-  std::unordered_multimap<uint64_t, PendingIt> pending_by_gen_;  // either side's socket generation
-  std::unordered_multimap<TupleKey, PendingIt, TupleKeyHash> awaiting_sent_;      // received only
-  std::unordered_multimap<TupleKey, PendingIt, TupleKeyHash> awaiting_received_;  // sent only
+  GenIndex pending_by_gen_;       // either side's socket generation
+  TupleIndex awaiting_sent_;      // received only
+  TupleIndex awaiting_received_;  // sent only
   uint64_t pending_seq_ = 0;
   // Earlier generations of a reused key that pending resets still refer to, by generation.
   // At most two per pending case (its two sides): bounded by max_pending.
@@ -187,6 +202,16 @@ class Correlator {
   std::deque<Closed> closed_;  // oldest first
   size_t closed_count_ = 0;  // sockets in sockets_ with closed_ns set
   CorrelatorStats stats_;
+  // In a reset storm every connection inserts and erases two sockets, a close record, call
+  // tracks and a few pending-index entries: malloc and free of them were ~12% of trace's CPU
+  // (perf, issue #14; glibc's per-thread cache overflows when a tick expires thousands at
+  // once). What goes away is kept here for the next one, at most kMaxRecycled of each kind.
+  static constexpr size_t kMaxRecycled = 4096;
+  std::vector<SocketMap::node_type> free_sockets_;  // mapped() already reset
+  std::vector<std::unique_ptr<CloseInfo>> free_closes_;
+  std::vector<std::unique_ptr<std::vector<CallTrack>>> free_calls_;  // cleared
+  std::vector<GenIndex::node_type> free_gen_entries_;
+  std::vector<TupleIndex::node_type> free_tuple_entries_;
 };
 
 }  // namespace connreset
