@@ -169,12 +169,12 @@ class Tracer:
         raise ValueError(variant)
 
     def ready(self):
-        if self.variant == "trace":
+        if self.variant.startswith("trace"):
             return os.path.getsize(self.out_path) > 0  # the meta line: written after attach
         if self.variant == "bpftrace":
             with open(self.out_path) as f:
                 return "READY" in f.read(4096)  # BEGIN runs once every probe is attached
-        if self.variant == "record":
+        if self.variant.startswith("record"):
             with open(self.err_path) as f:
                 return "journaling to" in f.read(4096)  # printed once attached
         _, _, links = bpf_fds(self.pid)
@@ -211,9 +211,9 @@ class Tracer:
             out = f.read()
         with open(self.err_path, errors="replace") as f:
             err = f.read()
-        if self.variant == "record":
+        if self.variant.startswith("record"):
             shutil.rmtree(Tracer.last_journal, ignore_errors=True)
-        return parse_tracer_output(self.variant, out, err)
+        return parse_tracer_output(self.variant.partition("@")[0], out, err)
 
 
 def parse_tracer_output(variant, out, err):
@@ -324,6 +324,8 @@ def measure(args, tmpdir, workload, variant, duration, stats=False, wl_cpu=WORKL
         row["tracer_hwm_kib"] = after["hwm_kib"]
         row["map_memlock_kib"] = after["map_memlock"] // 1024
         row.update({k: v for k, v in res.items() if k != "lines"})
+        if row.get("events") is not None and lg["ops"]:
+            row["events_per_op"] = row["events"] / lg["ops"]
         if stats:
             progs = {}
             names = prog_names(set(after["progs"]))
@@ -337,8 +339,11 @@ def measure(args, tmpdir, workload, variant, duration, stats=False, wl_cpu=WORKL
                     label = TRACEPOINTS[ids.index(pid_)]
                 label = next((t for t in TRACEPOINTS if label and t.startswith(label)),
                              label or f"prog{pid_}")
-                progs[label] = {"runs": runs, "ns_per_run": ns / runs if runs else None}
+                progs[label] = {"runs": runs, "ns_per_run": ns / runs if runs else None,
+                                "ns": ns}
             row["progs"] = progs
+            # every program's time per workload operation (per storm connection, per request)
+            row["kernel_ns_per_op"] = sum(p["ns"] for p in progs.values()) / lg["ops"] if lg["ops"] else None
     return row
 
 
@@ -391,6 +396,7 @@ def throughput_section(args, tmpdir, variants, reps, duration, workloads=WORKLOA
                 lost = [r.get("lost") for r in rs if r.get("lost") is not None]
                 s["lost"] = sum(lost) if lost else None
                 s["map_memlock_kib"] = median([r.get("map_memlock_kib") for r in rs])
+                s["events_per_op"] = median([r.get("events_per_op") for r in rs])
             t = TARGETS.get(name)
             if t and v in ("trace", "record") and s["ratio"] is not None:
                 s["target"] = t
@@ -415,13 +421,13 @@ def service_section(args, tmpdir, variants, reps, duration):
         args.nginx = None
 
 
-def kernel_cost_section(args, tmpdir, variants, duration):
+def kernel_cost_section(args, tmpdir, variants, duration, workloads=WORKLOADS):
     rows = []
     was = get_bpf_stats()
     if not set_bpf_stats(True):
         return [{"error": "cannot enable kernel.bpf_stats_enabled"}]
     try:
-        for wl in WORKLOADS:
+        for wl in workloads:
             for v in variants:
                 if v == "none":
                     continue
@@ -429,7 +435,11 @@ def kernel_cost_section(args, tmpdir, variants, duration):
                 r = measure(args, tmpdir, wl, v, duration, stats=True)
                 for prog, p in sorted(r.get("progs", {}).items()):
                     rows.append({"variant": v, "workload": wl[0], "program": prog,
-                                 "runs": p["runs"], "ns_per_run": p["ns_per_run"]})
+                                 "runs": p["runs"], "ns_per_run": p["ns_per_run"],
+                                 "runs_per_op": p["runs"] / r["ops"] if r["ops"] else None})
+                rows.append({"variant": v, "workload": wl[0], "program": "(all, per op)",
+                             "ns_per_op": r.get("kernel_ns_per_op"), "ops": r["ops"],
+                             "events_per_op": r.get("events_per_op")})
     finally:
         set_bpf_stats(was)
     return rows
@@ -562,6 +572,35 @@ def print_rows(w, summary):
           f"{fmt(s.get('events')):>9} {fmt(s.get('lost')):>6} {rss:>9}\n")
 
 
+def print_focused(doc):
+    """--focus: the chosen workloads' rows, records and kernel time per operation."""
+    w = sys.stdout.write
+    w(f"connreset bench --focus {doc['focus']}  kernel {doc['kernel']}  reps {doc['reps']} x "
+      f"{doc['duration_s']}s  load before {doc['load_before']}\n")
+    if doc.get("before"):
+        w(f"variant@before: {doc['before']}\n")
+    w(f"{'workload':<15} {'variant':<15} {'ops/s':>10} {'ratio':>7} {'cpu ratio':>9} "
+      f"{'ev/op':>6} {'tr cpu ms':>9} {'us/1k ev':>9} {'lost':>6} {'peak RSS':>9}\n")
+    for s in doc["throughput"] + doc["service"]:
+        if "na" in s or s.get("reps") == 0:
+            continue
+        rss = fmt(s.get("peak_rss_kib"), "{:,.0f}") + "K" if s.get("peak_rss_kib") else "-"
+        w(f"{s['workload']:<15} {s['variant']:<15} {fmt(s['ops_per_s']):>10} "
+          f"{fmt(s['ratio'], '{:.3f}'):>7} {fmt(s.get('cpu_ratio'), '{:.3f}'):>9} "
+          f"{fmt(s.get('events_per_op'), '{:.2f}'):>6} {fmt(s.get('tracer_cpu_ms'), '{:.0f}'):>9} "
+          f"{fmt(s.get('tracer_cpu_us_per_1k_events'), '{:,.0f}'):>9} {fmt(s.get('lost')):>6} {rss:>9}\n")
+    w("\nKernel cost (bpf_stats, separate runs): ns/run x runs per op; all programs per op\n")
+    for r in doc["kernel_cost"]:
+        if "error" in r:
+            w(f"  {r['error']}\n")
+        elif "ns_per_op" in r:
+            w(f"{r['workload']:<15} {r['variant']:<15} {'all programs':<22} "
+              f"{fmt(r['ns_per_op'], '{:,.0f}')} ns per op, {fmt(r.get('events_per_op'), '{:.2f}')} records per op\n")
+        else:
+            w(f"{r['workload']:<15} {r['variant']:<15} {r['program']:<22} "
+              f"{fmt(r['ns_per_run'], '{:,.0f}')} ns x {fmt(r.get('runs_per_op'), '{:.2f}')} per op\n")
+
+
 def print_table(doc):
     w = sys.stdout.write
     w(f"connreset bench  kernel {doc['kernel']}  cpus {doc['cpus']}  mode {doc['mode']}  "
@@ -603,6 +642,8 @@ def print_table(doc):
         if "error" in r:
             w(f"  {r['error']}\n")
             continue
+        if "ns_per_op" in r:
+            continue  # the per-operation totals: print_focused shows them
         progs.setdefault((r["variant"], r["program"]), {})[r["workload"]] = r
     for (v, prog), per in progs.items():
         cells = []
@@ -641,6 +682,51 @@ def print_table(doc):
 
 # ---- main -------------------------------------------------------------------------------
 
+def pick_workloads(focus):
+    names = [n.strip() for n in focus.split(",") if n.strip()]
+    aliases = {"storm": "reset-storm", "recv": "recv-heavy", "nginx": "nginx-"}
+    chosen = lambda wl: any(wl[0] == aliases.get(n, n) or (n == "nginx" and wl[0].startswith("nginx-"))
+                            for n in names)
+    loadgen = [wl for wl in WORKLOADS if chosen(wl)]
+    service = [wl for wl in SERVICE_WORKLOADS if chosen(wl)]
+    if not loadgen and not service:
+        raise SystemExit(f"--focus {focus}: no such workload (storm, churn, recv, nginx, nginx-close, "
+                         "nginx-keepalive)")
+    return loadgen, service
+
+
+def focused(args, tmpdir, variants, reps, duration, quick):
+    loadgen, service = pick_workloads(args.focus)
+    load = os.getloadavg()[0]
+    t0 = time.monotonic()
+    runs, summary = throughput_section(args, tmpdir, variants, reps, duration, loadgen) if loadgen else ([], [])
+    svc_runs, svc = [], []
+    if service:
+        why = service_bench.available()
+        if why:
+            svc = [{"workload": n, "variant": v, "na": why} for n, _, _ in service for v in variants]
+        else:
+            args.nginx = Nginx(tmpdir, WORKLOAD_CPU)
+            try:
+                svc_runs, svc = throughput_section(args, tmpdir, variants, reps, max(duration, 1.0), service)
+            finally:
+                args.nginx.stop()
+                args.nginx = None
+    kcost = kernel_cost_section(args, tmpdir, [v for v in variants if v != "bpftrace"],
+                                max(duration, 1.0), loadgen) if loadgen else []
+    doc = {"schema": "connreset-bench/1", "focus": args.focus, "kernel": os.uname().release,
+           "reps": reps, "duration_s": duration, "load_before": round(load, 2),
+           "load_after": round(os.getloadavg()[0], 2), "before": args.before,
+           "elapsed_s": round(time.monotonic() - t0, 1), "variants": variants,
+           "throughput": summary, "service": svc, "kernel_cost": kcost, "runs": runs + svc_runs}
+    if args.json:
+        json.dump(doc, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print_focused(doc)
+        sys.stdout.write(f"\n(elapsed {doc['elapsed_s']:.0f}s, load {doc['load_before']} -> {doc['load_after']})\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -657,7 +743,11 @@ def main():
     ap.add_argument("--report-only", action="store_true", help="only the report-at-scale section")
     ap.add_argument("--only", choices=["storm"],
                     help="storm: only the reset storm, pinned and at the highest rate (issue #14)")
-    ap.add_argument("--before", help="with --only storm: also trace and record of this connreset build")
+    ap.add_argument("--before", help="with --only storm or --focus: also trace and record of this connreset build")
+    ap.add_argument("--focus", help="comma list of workloads (storm, churn, recv, nginx, nginx-close, "
+                    "nginx-keepalive): only their pinned throughput rows and kernel cost per operation "
+                    "(bpf_stats), with --before's build interleaved, for a short quiet window")
+    ap.add_argument("--no-bpftrace", action="store_true", help="leave the bpftrace anchor out")
     args = ap.parse_args()
     args.builds = {"before": args.before} if args.before else {}
 
@@ -673,10 +763,18 @@ def main():
         variants.append("record")
     else:
         args.unavailable["record"] = "record not available"
-    if subprocess.run(["which", "bpftrace"], capture_output=True).returncode == 0:
+    if args.no_bpftrace:
+        args.unavailable["bpftrace"] = "--no-bpftrace"
+    elif subprocess.run(["which", "bpftrace"], capture_output=True).returncode == 0:
         variants.append("bpftrace")
     else:
         args.unavailable["bpftrace"] = "bpftrace not installed"
+    if args.before and args.focus:
+        args.builds["before"] = os.path.abspath(args.before)
+        for v in ("trace", "record"):
+            if v in variants:
+                variants.append(v + "@before")
+                VARIANTS.append(v + "@before")
 
     with tempfile.TemporaryDirectory(prefix="connreset-bench-") as tmpdir:
         os.chmod(tmpdir, 0o755)
@@ -696,6 +794,9 @@ def main():
             else:
                 print_storm_section(sys.stdout.write, doc)
                 sys.stdout.write(f"\n(elapsed {doc['elapsed_s']:.0f}s)\n")
+            return
+        if args.focus:
+            focused(args, tmpdir, variants, reps, duration, quick)
             return
         if args.report_only:
             rep = report_section(args, tmpdir, quick)
