@@ -19,6 +19,7 @@
 #include <bpf/bpf_tracing.h>
 #include "connreset.h"
 #include "sock_read.bpf.h"
+#include "lifecycle.bpf.h"
 #include "sock_calls.bpf.h"
 #include "process_tree.bpf.h" /* connreset run only */
 
@@ -45,7 +46,7 @@ int BPF_PROG(tp_send_reset, const struct sock *sk, const struct sk_buff *skb, in
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(tp_receive_reset, struct sock *sk)
 {
-	emit_reset_received(sk, NULL, sock_key_tracing(sk));
+	emit_reset_received(sk, NULL, sock_key_tracing(sk), true);
 	return 0;
 }
 
@@ -53,7 +54,7 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_set_state, const struct sock *sk, int oldstate, int newstate)
 {
 	if (sk->sk_protocol != CR_IPPROTO_TCP || !state_change_wanted(sk, oldstate, newstate) ||
-	    state_folded(sk, oldstate, newstate))
+	    state_folded(sk, oldstate, newstate, true))
 		return 0;
 	emit_state(sk, sock_key_tracing((struct sock *)sk), oldstate, newstate);
 	return 0;
@@ -115,7 +116,7 @@ int BPF_PROG(fe_v6_send_reset, const struct sock *sk, struct sk_buff *skb)
 SEC("fentry/tcp_reset")
 int BPF_PROG(fe_reset_skb, struct sock *sk, struct sk_buff *skb)
 {
-	emit_reset_received(sk, skb, sock_key_tracing(sk));
+	emit_reset_received(sk, skb, sock_key_tracing(sk), true);
 	return 0;
 }
 
@@ -123,7 +124,7 @@ int BPF_PROG(fe_reset_skb, struct sock *sk, struct sk_buff *skb)
 SEC("fentry/tcp_reset")
 int BPF_PROG(fe_reset, struct sock *sk)
 {
-	emit_reset_received(sk, NULL, sock_key_tracing(sk));
+	emit_reset_received(sk, NULL, sock_key_tracing(sk), true);
 	return 0;
 }
 
@@ -132,7 +133,7 @@ int BPF_PROG(fe_set_state, struct sock *sk, int state)
 {
 	const int old = BPF_CORE_READ(sk, __sk_common.skc_state);
 
-	if (old == state || !state_change_wanted(sk, old, state) || state_folded(sk, old, state))
+	if (old == state || !state_change_wanted(sk, old, state) || state_folded(sk, old, state, true))
 		return 0;
 	emit_state(sk, sock_key_tracing(sk), old, state);
 	return 0;
@@ -209,7 +210,7 @@ const volatile bool reset_has_skb = false;
 SEC("kprobe/tcp_reset")
 int BPF_KPROBE(kp_reset, struct sock *sk, struct sk_buff *skb)
 {
-	emit_reset_received(sk, reset_has_skb ? skb : NULL, (__u64)sk);
+	emit_reset_received(sk, reset_has_skb ? skb : NULL, (__u64)sk, false);
 	return 0;
 }
 
@@ -218,7 +219,7 @@ int BPF_KPROBE(kp_set_state, struct sock *sk, int state)
 {
 	const int old = BPF_CORE_READ(sk, __sk_common.skc_state);
 
-	if (old == state || !state_change_wanted(sk, old, state) || state_folded(sk, old, state))
+	if (old == state || !state_change_wanted(sk, old, state) || state_folded(sk, old, state, false))
 		return 0;
 	emit_state(sk, (__u64)sk, old, state);
 	return 0;

@@ -123,8 +123,19 @@ struct cr_event {
 	unsigned long long ts_ns;  /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	unsigned long long cookie; /* socket cookie, 0 when no socket */
 	unsigned long long cgroup; /* cgroup v2 id of current */
-	unsigned long long count;  /* SOCK_CALL: calls in the current phase so far */
-	unsigned long long bytes;  /* SOCK_CALL: bytes this record's call moved (data phase) */
+	/*
+	 * RESET_RECEIVED: lifecycle facts whose state changes the quiet path left out, from
+	 * the socket's storage (0: not known; always 0 from earlier builds and with --all,
+	 * where the state changes themselves are recorded).
+	 */
+	union {
+		unsigned long long count;     /* SOCK_CALL: calls in the current phase so far */
+		unsigned long long opened_ns; /* RESET_RECEIVED: SYN_RECV -> ESTABLISHED (accepted) */
+	};
+	union {
+		unsigned long long bytes;  /* SOCK_CALL: bytes this record's call moved (data phase) */
+		unsigned long long fin_ns; /* RESET_RECEIVED: the peer's FIN (ESTABLISHED -> CLOSE_WAIT) */
+	};
 	unsigned int netns;        /* network namespace inode, 0 if unknown */
 	unsigned int pid;          /* current tgid (trust depends on the event; see src/correlate) */
 	unsigned int tid;          /* current tid */
@@ -136,7 +147,8 @@ struct cr_event {
 	unsigned char type;        /* enum cr_event_type */
 	unsigned char family;      /* AF_INET (2) or AF_INET6 (10) */
 	unsigned char state;       /* TCP state at the event (STATE: new state) */
-	unsigned char old_state;   /* STATE: previous state */
+	unsigned char old_state;   /* STATE: previous state; RESET_SENT: the state before CLOSE when
+	                              that change was left out (quiet path: the RST's own close), else 0 */
 	unsigned char reason;      /* RESET_SENT: enum cr_rst_reason */
 	unsigned char flags;       /* CR_F_* */
 	unsigned char shutdown;    /* sk_shutdown: 1 RCV, 2 SEND, 3 both (close) */
@@ -184,7 +196,9 @@ CR_FIELD(ts_ns, 0, 8);
 CR_FIELD(cookie, 8, 8);
 CR_FIELD(cgroup, 16, 8);
 CR_FIELD(count, 24, 8);
+CR_FIELD(opened_ns, 24, 8);
 CR_FIELD(bytes, 32, 8);
+CR_FIELD(fin_ns, 32, 8);
 CR_FIELD(netns, 40, 4);
 CR_FIELD(pid, 44, 4);
 CR_FIELD(tid, 48, 4);
@@ -232,7 +246,8 @@ enum cr_counter {
 	CR_CNT_LOST = 1,          /* records dropped: ring buffer full */
 	CR_CNT_CALL_TABLE_FULL = 2, /* recv/send aggregation entries that could not be created */
 	CR_CNT_STATES_FOLDED = 3, /* state changes left out: implied by another record (quiet path) */
-	CR_CNT_MAX = 4,
+	CR_CNT_CLOSE_UNMATCHED = 4, /* a close left out for the RST it announces, which did not follow */
+	CR_CNT_MAX = 5,
 	CR_CNT_STRIDE = 8,        /* u64 slots per CPU: a cache line, no sharing between CPUs */
 };
 

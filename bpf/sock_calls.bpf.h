@@ -12,6 +12,7 @@
 #define CONNRESET_SOCK_CALLS_BPF_H
 
 #include "sock_read.bpf.h"
+#include "sock_store.bpf.h"
 
 #define CR_EAGAIN 11
 #define CR_EINTR 4
@@ -20,14 +21,6 @@ struct call_key {
 	__u64 cookie;
 	__u32 tgid;
 	__u32 call;
-};
-
-struct call_stat {
-	__u64 phase_calls;
-	__u64 next_report;
-	__s32 ret;
-	__u32 tgid; /* in sock_calls: the task the slot belongs to (0: unused) */
-	__u8 phase;
 };
 
 /* Every (socket, task, direction) the fast path below does not hold. */
@@ -39,22 +32,11 @@ struct {
 } calls SEC(".maps");
 
 /*
- * The fast path for probes with a BTF socket pointer (tp_btf, fentry/fexit):
- * storage that lives in the socket itself, one slot per direction for the
- * first task that uses it. No hash, no cookie lookup on the way, and freed
- * with the socket, so nothing stale is left to evict. Other tasks on
- * the same socket (fork, fd passing) fall back to the hash.
+ * The fast path for probes with a BTF socket pointer (tp_btf, fentry/fexit): the
+ * socket's own storage (bpf/sock_store.bpf.h), one slot per direction for the first
+ * task that uses it. No hash, no cookie lookup on the way. Other tasks on the same
+ * socket (fork, fd passing) fall back to the hash.
  */
-struct sock_calls {
-	struct call_stat dir[2]; /* by enum cr_call */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct sock_calls);
-} sock_calls SEC(".maps");
 
 static __always_inline __u8 call_phase(int ret)
 {
@@ -185,7 +167,7 @@ static __always_inline void record_call_tracing(struct sock *sk, __u8 call, int 
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct data_cache_entry *dc;
-	struct sock_calls *sc;
+	struct sock_store *sc;
 	struct call_stat *st;
 	__u8 phase;
 
@@ -198,7 +180,7 @@ static __always_inline void record_call_tracing(struct sock *sk, __u8 call, int 
 			return;
 	}
 	phase = call_phase_of(call, ret); /* not needed on the cache hit above */
-	sc = bpf_sk_storage_get(&sock_calls, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	sc = bpf_sk_storage_get(&sock_store, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!sc) {
 		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase);
 		return;

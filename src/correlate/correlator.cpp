@@ -361,6 +361,12 @@ void Correlator::on_reset_sent(const Event& ev) {
   if (ev.cookie != 0) {
     Socket& s = socket_for(ev);
     gen = s.gen;
+    // The close that announced this RST (__tcp_close with unread data), left out by the
+    // kernel's quiet path: the record carries the state it closed from.
+    if (ev.old_state != 0 && ev.state == tcp::kClose) {
+      s.prev_state = ev.old_state;
+      mark_closed(s, ev.ts_ns);
+    }
     s.state = ev.state;
     prev_state = s.prev_state;
     if (task_owns_socket(ev)) {  // close() with unread data / SO_LINGER 0
@@ -412,6 +418,9 @@ void Correlator::on_reset_received(const Event& ev) {
   s.prev_state = ev.state;
   s.state = tcp::kClose;
   mark_closed(s, ev.ts_ns);
+  // the set-up and FIN of a connection whose state changes the kernel left out (quiet path)
+  if (!s.opened_ns) s.opened_ns = ev.evidence.opened_ns;
+  if (!s.fin_received_ns) s.fin_received_ns = ev.evidence.fin_ns;
   const uint64_t gen = s.gen;
   // the same local abort seen after its RST: already accounted for
   auto [b, e] = pending_by_gen_.equal_range(gen);

@@ -124,8 +124,12 @@ bool Decoder::decode(std::span<const std::byte> raw, Event& ev, DecodeError* err
   ev.call = static_cast<Call>(r.call);
   ev.phase = static_cast<Phase>(r.phase);
   ev.ret = r.ret;
-  ev.count = r.count;
-  ev.bytes = r.bytes;
+  // the same bytes mean different things per type (bpf/connreset.h); every field is set
+  const bool lifecycle = r.type == CR_EV_RESET_RECEIVED;
+  ev.evidence.opened_ns = lifecycle ? r.opened_ns : 0;
+  ev.evidence.fin_ns = lifecycle ? r.fin_ns : 0;
+  ev.count = lifecycle ? 0 : r.count;
+  ev.bytes = lifecycle ? 0 : r.bytes;
   return true;
 }
 
@@ -174,8 +178,13 @@ void Decoder::encode(const Event& ev, std::span<std::byte, kRecordSize> out) {
   r.call = static_cast<unsigned char>(ev.call);
   r.phase = static_cast<unsigned char>(ev.phase);
   r.ret = ev.ret;
-  r.count = ev.count;
-  r.bytes = ev.bytes;
+  if (ev.type == EventType::ResetReceived) {
+    r.opened_ns = d.opened_ns;
+    r.fin_ns = d.fin_ns;
+  } else {
+    r.count = ev.count;
+    r.bytes = ev.bytes;
+  }
   std::memcpy(out.data(), &r, sizeof(r));
 }
 

@@ -65,6 +65,10 @@ struct RstEvidence {
   uint8_t rst_flags = 0;       // TCP flags of the RST (segment only)
   uint64_t bytes_acked = 0;
   uint64_t bytes_received = 0;
+  // From the socket's storage, where the kernel's quiet path keeps the times of the state
+  // changes it leaves out (CLOCK_MONOTONIC; 0: not known, or recorded as a state change)
+  uint64_t opened_ns = 0;  // an accepted connection was set up (SYN_RECV -> ESTABLISHED)
+  uint64_t fin_ns = 0;     // the peer's FIN arrived (ESTABLISHED -> CLOSE_WAIT)
   bool operator==(const RstEvidence&) const = default;
 };
 
@@ -78,7 +82,8 @@ struct Event {
   TaskRef task;         // current when the probe fired: trust depends on type (see correlate/)
 
   uint8_t state = 0;      // TCP state (StateChange: the new state)
-  uint8_t old_state = 0;  // StateChange only
+  uint8_t old_state = 0;  // StateChange; ResetSent: the state before CLOSE when the kernel left
+                          // that change out for this RST (its quiet path), else 0
   RstReason reason = RstReason::Unavailable;
   bool active = false;          // RST from tcp_send_active_reset (not answering a segment)
   bool has_socket = false;      // false: a no-socket reply RST

@@ -234,6 +234,7 @@ KernelCounters Tracer::counters() const {
   out.lost = sum(CR_CNT_LOST);
   out.call_table_full = sum(CR_CNT_CALL_TABLE_FULL);
   out.states_folded = sum(CR_CNT_STATES_FOLDED);
+  out.close_unmatched = sum(CR_CNT_CLOSE_UNMATCHED);
   return out;
 }
 

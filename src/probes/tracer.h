@@ -48,6 +48,7 @@ struct KernelCounters {
   uint64_t lost = 0;
   uint64_t call_table_full = 0;
   uint64_t states_folded = 0;  // state changes left out, implied by another record
+  uint64_t close_unmatched = 0;  // closes left out for an RST that then did not follow (lost)
 };
 
 // The loaded and attached BPF programs of one attach plan, and the ring

@@ -1,6 +1,9 @@
 // Every cause in the catalog, created for real and traced live: cause id,
 // evidence, and attribution of both ends.
 #include <gtest/gtest.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -9,6 +12,8 @@
 #include <thread>
 
 #include "e2e/harness.h"
+#include "scenarios/kit.h"
+#include "scenarios/packets.h"
 
 namespace connreset::e2e {
 namespace {
@@ -169,6 +174,48 @@ TEST_F(Causes, ForgedResetFromTheWire_IsInferredFromTheReceiverAlone) {
   EXPECT_EQ(x.reset.receiver->pid, pid(o.client_pid));
   EXPECT_EQ(o.client_result, "ECONNRESET");
   EXPECT_NE(x.advice.find("peer"), std::string::npos);
+}
+
+// An accepted connection that the peer half-closed and then reset from "another host" (an RST
+// forged on the wire): the evidence is the connection's age and the peer's FIN before our last
+// send. Where the kernel's quiet path leaves out the set-up (SYN_RECV -> ESTABLISHED) and the
+// FIN (ESTABLISHED -> CLOSE_WAIT) it keeps their times in the socket's storage and sends them
+// with the RST: the evidence must be the same as from the state changes (kprobe plans, --all).
+TEST_F(Causes, AcceptedSocketResetFromTheWire_AgeAndFinAsWithTheStateChanges) {
+  const kit::Listener l = kit::listen_loopback();
+  ASSERT_GE(l.fd, 0);
+  const int c = kit::connect_to(l.port);
+  ASSERT_GE(c, 0);
+  const int s = accept(l.fd, nullptr, nullptr);
+  ASSERT_GE(s, 0);
+  close(l.fd);
+  usleep(300'000);  // the connection's age before the FIN
+  ASSERT_EQ(shutdown(c, SHUT_WR), 0);
+  ASSERT_TRUE(kit::wait_tcp_state(s, tcp::kCloseWait));
+  usleep(200'000);
+  ASSERT_TRUE(kit::send_all(s, "late", 4)) << "our last send, 200 ms after the peer's FIN";
+  usleep(20'000);
+  sockaddr_in me{}, server{};
+  socklen_t len = sizeof(me);
+  ASSERT_EQ(getsockname(c, reinterpret_cast<sockaddr*>(&me), &len), 0);
+  len = sizeof(server);
+  ASSERT_EQ(getpeername(c, reinterpret_cast<sockaddr*>(&server), &len), 0);
+  uint32_t seq = 0;
+  ASSERT_TRUE(kit::enter_repair_and_get_snd_nxt(c, &seq));
+  close(c);  // silent: the forged RST speaks for the client
+  ASSERT_EQ(kit::send_raw_segment(me, server, seq, 0, TH_RST), "");
+  close(s);
+  const auto x = reset_on_port(l.port);
+  ASSERT_TRUE(x) << "the forged RST into the accepted socket was not reported";
+  EXPECT_FALSE(x->reset.sent.has_value()) << "no local stack sent it";
+  EXPECT_EQ(x->reset.local.port, l.port) << "received by the accepted socket";
+  ASSERT_TRUE(x->evidence);
+  EXPECT_EQ(x->evidence->state, "CLOSE_WAIT");
+  ASSERT_TRUE(x->evidence->age_s) << "the accepted connection's set-up was not known";
+  EXPECT_GE(*x->evidence->age_s, 0.45);
+  EXPECT_LT(*x->evidence->age_s, 10.0);
+  ASSERT_TRUE(x->evidence->fin_before_send_s) << "the peer's FIN was not known";
+  EXPECT_NEAR(*x->evidence->fin_before_send_s, 0.2, 0.15);
 }
 
 TEST_F(Causes, BareAckToListener_IsProtocolViolation) {

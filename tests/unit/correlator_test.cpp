@@ -465,6 +465,60 @@ TEST_F(CorrelatorTest, ResetReceived_ClosesTheSocketWithoutAStateRecord) {
   EXPECT_EQ(c.stats().sockets_tracked, 0u);
 }
 
+// The quiet path leaves out the close that announces an RST (__tcp_close with unread data sets
+// CLOSE, then sends): the RESET_SENT record carries the state it closed from. The socket counts
+// as closed and expires, and its earlier state is the sender's prev_state, as with the record.
+TEST_F(CorrelatorTest, ResetSentWithItsCloseFolded_ClosesTheSocketAndKeepsThePreviousState) {
+  opts.closed_grace_ns = 100 * kMs;
+  opts.settle_ns = 10 * kMs;
+  for (const bool folded : {true, false}) {
+    out.resets.clear();
+    Correlator c(opts, out);
+    Event sent = abort_on_close(2 * kMs, server_sock, server, 64);
+    if (folded) {
+      sent.old_state = tcp::kFinWait2;
+    } else {  // the same close as a state change (older journals, trace --all)
+      c.on_event(state(2 * kMs - 10, server_sock, server, tcp::kFinWait2, tcp::kClose, tcp::kShutdownBoth));
+    }
+    c.on_event(sent);
+    c.tick(50 * kMs);
+    ASSERT_EQ(out.resets.size(), 1u);
+    EXPECT_EQ(out.resets[0].sender_prev_state, tcp::kFinWait2) << "folded " << folded;
+    EXPECT_EQ(c.stats().sockets_tracked, 1u);
+    c.tick(200 * kMs);
+    EXPECT_EQ(c.stats().sockets_tracked, 0u) << "closed and expired, folded " << folded;
+  }
+}
+
+// The quiet path keeps an accepted connection's set-up and the peer's FIN in the socket's
+// storage and puts them on the RESET_RECEIVED record: the remote-peer evidence (age, FIN before
+// the RST) is the same as from the state changes themselves.
+TEST_F(CorrelatorTest, ResetReceivedCarriesSetUpAndFin_SameEvidenceAsTheStateRecords) {
+  opts.settle_ns = 10 * kMs;
+  const Conn accepted{33, ep(8080), ep(50000, 0x0a000002)};
+  std::vector<ResetCase> got;
+  for (const bool folded : {true, false}) {
+    out.resets.clear();
+    Correlator c(opts, out);
+    Event rst = rst_received(900 * kMs, accepted, client, tcp::kCloseWait);
+    if (folded) {
+      rst.evidence.opened_ns = 100 * kMs;
+      rst.evidence.fin_ns = 400 * kMs;
+    } else {
+      c.on_event(state(100 * kMs, accepted, client, tcp::kSynRecv, tcp::kEstablished));
+      c.on_event(state(400 * kMs, accepted, client, tcp::kEstablished, tcp::kCloseWait));
+    }
+    c.on_event(rst);
+    c.tick(950 * kMs);
+    ASSERT_EQ(out.resets.size(), 1u);
+    got.push_back(out.resets[0]);
+  }
+  EXPECT_EQ(got[0].receiver_opened_ns, 100 * kMs);
+  EXPECT_EQ(got[0].receiver_fin_ns, 400 * kMs);
+  EXPECT_EQ(got[0].receiver_opened_ns, got[1].receiver_opened_ns);
+  EXPECT_EQ(got[0].receiver_fin_ns, got[1].receiver_fin_ns);
+}
+
 // An older journal (or trace --all) still has the close as a state change after the RST: the
 // socket is closed once, not twice.
 TEST_F(CorrelatorTest, ResetReceivedThenCloseState_ClosedOnce) {

@@ -143,6 +143,31 @@ TEST(Decoder, ByteExactRoundTripOverEveryField) {
   for (size_t i = 0; i < raw.size(); ++i) EXPECT_EQ(back[i], raw[i]) << "byte " << i;
 }
 
+// count and bytes are a SOCK_CALL's; on a RESET_RECEIVED the same bytes are the set-up and FIN
+// times the kernel's quiet path kept in the socket's storage. Each type reads its own meaning
+// and encodes it back to the same bytes.
+TEST(Decoder, CountAndBytesOfAResetReceivedAreItsSetUpAndFinTimes) {
+  cr_event r = every_field_record();
+  r.type = CR_EV_RESET_RECEIVED;
+  const auto raw = std::as_bytes(std::span(&r, 1));
+  DecodeError err;
+  const auto ev = Decoder().decode(raw, &err);
+  ASSERT_TRUE(ev) << err.message;
+  EXPECT_EQ(ev->evidence.opened_ns, 0x3132333435363738ull);
+  EXPECT_EQ(ev->evidence.fin_ns, 0x4142434445464748ull);
+  EXPECT_EQ(ev->count, 0u);
+  EXPECT_EQ(ev->bytes, 0u);
+  std::array<std::byte, Decoder::kRecordSize> back{};
+  Decoder::encode(*ev, back);
+  EXPECT_EQ(std::memcmp(back.data(), raw.data(), raw.size()), 0);
+
+  r.type = CR_EV_RESET_SENT;  // the other types keep count/bytes as they were
+  const auto sent = Decoder().decode(std::as_bytes(std::span(&r, 1)), &err);
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->count, 0x3132333435363738ull);
+  EXPECT_EQ(sent->evidence.opened_ns, 0u);
+}
+
 TEST(Decoder, EachFlagBitIsItsOwnField) {
   for (unsigned bit = 0; bit < 7; ++bit) {
     cr_event r = every_field_record();
