@@ -577,8 +577,8 @@ def print_focused(doc):
     w = sys.stdout.write
     w(f"connreset bench --focus {doc['focus']}  kernel {doc['kernel']}  reps {doc['reps']} x "
       f"{doc['duration_s']}s  load before {doc['load_before']}\n")
-    if doc.get("before"):
-        w(f"variant@before: {doc['before']}\n")
+    for name, path in doc.get("builds", {}).items():
+        w(f"variant@{name}: {path}\n")
     w(f"{'workload':<15} {'variant':<15} {'ops/s':>10} {'ratio':>7} {'cpu ratio':>9} "
       f"{'ev/op':>6} {'tr cpu ms':>9} {'us/1k ev':>9} {'lost':>6} {'peak RSS':>9}\n")
     for s in doc["throughput"] + doc["service"]:
@@ -716,7 +716,7 @@ def focused(args, tmpdir, variants, reps, duration, quick):
                                 max(duration, 1.0), loadgen) if loadgen else []
     doc = {"schema": "connreset-bench/1", "focus": args.focus, "kernel": os.uname().release,
            "reps": reps, "duration_s": duration, "load_before": round(load, 2),
-           "load_after": round(os.getloadavg()[0], 2), "before": args.before,
+           "load_after": round(os.getloadavg()[0], 2), "builds": args.builds,
            "elapsed_s": round(time.monotonic() - t0, 1), "variants": variants,
            "throughput": summary, "service": svc, "kernel_cost": kcost, "runs": runs + svc_runs}
     if args.json:
@@ -770,11 +770,15 @@ def main():
     else:
         args.unavailable["bpftrace"] = "bpftrace not installed"
     if args.before and args.focus:
-        args.builds["before"] = os.path.abspath(args.before)
-        for v in ("trace", "record"):
-            if v in variants:
-                variants.append(v + "@before")
-                VARIANTS.append(v + "@before")
+        # --focus takes several: --before A,B gives trace@before, trace@before2, ...
+        args.builds = {}
+        for i, path in enumerate(args.before.split(",")):
+            name = "before" if i == 0 else f"before{i + 1}"
+            args.builds[name] = os.path.abspath(path)
+            for v in ("trace", "record"):
+                if v in variants:
+                    variants.append(f"{v}@{name}")
+                    VARIANTS.append(f"{v}@{name}")
 
     with tempfile.TemporaryDirectory(prefix="connreset-bench-") as tmpdir:
         os.chmod(tmpdir, 0o755)
