@@ -37,7 +37,7 @@ deb=$("$CONNRESET_ROOT/scripts/package.sh")
 "$CONNRESET_ROOT/tests/install/deb_test.sh" "$deb"
 log "install: container image (podman build; its entry point in a chroot of the image)"
 "$CONNRESET_ROOT/tests/install/container_test.sh" "$CONNRESET_BUILD/connreset-portable"
-log "install: DaemonSet (capabilities on this kernel and 6.12; host mounts)"
+log "install: DaemonSet (capabilities on this kernel, 6.12 and 5.10; host mounts)"
 # 6.12: fentry and kprobes; 5.10: kprobes with the capabilities of linux-5.10.patch.yaml (no
 # CAP_BPF/CAP_PERFMON there: SYS_ADMIN, and SYS_RESOURCE for the memlock rlimit). ~40 s each.
 caps_vm="6.12 5.10"
