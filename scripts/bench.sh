@@ -43,7 +43,7 @@ for f in "$B/connreset" "$B/bench/loadgen" "$B/bench/conn_table_rss" "$B/bench/p
   [ -x "$f" ] || die "$f missing: build with -DCONNRESET_BENCH=ON (the default)"
 done
 
-exec python3 "$CONNRESET_ROOT/bench/run_bench.py" "${args[@]}" \
+exec python3 "$CONNRESET_ROOT/tests/bench/run_bench.py" "${args[@]}" \
   --connreset "$B/connreset" --loadgen "$B/bench/loadgen" \
   --pipeline-bench "$B/bench/pipeline_bench" --probe-ab "$B/bench/probe_ab" --conn-table-rss "$B/bench/conn_table_rss" \
-  --anchor "$CONNRESET_ROOT/bench/bpftrace/anchor.bt"
+  --anchor "$CONNRESET_ROOT/tests/bench/bpftrace/anchor.bt"

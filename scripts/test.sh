@@ -49,7 +49,7 @@ caps_vm="6.12 5.10"
 if [ "${CONNRESET_SKIP_BENCH:-0}" != 1 ]; then
   log "bench: scripts/bench.sh --quick prints every row"
   CONNRESET_BENCH_SKIP_SETUP=1 "$CONNRESET_ROOT/scripts/bench.sh" --quick >"$CONNRESET_BUILD/bench-quick.txt"
-  python3 "$CONNRESET_ROOT/bench/check_rows.py" "$CONNRESET_BUILD/bench-quick.txt"
+  python3 "$CONNRESET_ROOT/tests/bench/check_rows.py" "$CONNRESET_BUILD/bench-quick.txt"
 fi
 
 # libFuzzer on the journal reader: a separate clang build, bounded run time.

@@ -77,7 +77,7 @@ class Tracer {
   uint64_t tree_untracked() const;
   const std::vector<std::string>& attached() const { return attached_; }
   // Links off and on again with the programs and maps kept: what the probes
-  // cost is measured by switching them (bench/probe_ab.cpp). The constructor attaches.
+  // cost is measured by switching them (tests/bench/probe_ab.cpp). The constructor attaches.
   void detach();
   void attach();
 

@@ -24,7 +24,7 @@ def main():
     for w in WORKLOADS:
         for v in VARIANTS:
             need(f"{w} {v} ", r"\d|n/a \(")
-    for w in ["nginx-keepalive", "nginx-close"]:  # the real service (bench/service_bench.py)
+    for w in ["nginx-keepalive", "nginx-close"]:  # the real service (tests/bench/service_bench.py)
         for v in VARIANTS:
             need(f"{w} {v} ", r"\d|n/a \(")
     for p in TRACE_PROGRAMS:

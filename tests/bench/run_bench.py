@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The cost of tracing, measured (issue #6). Driven by scripts/bench.sh.
 
-Workloads (bench/loadgen, loopback, pinned to CPU 1) x variants (no tracer,
+Workloads (tests/bench/loadgen, loopback, pinned to CPU 1) x variants (no tracer,
 `connreset trace` to a file, `connreset record`, a bpftrace anchor on the same
 tracepoints; tracers pinned to CPU 0), interleaved and repeated; medians and
 ratios to the no-tracer baseline. Then: per-program kernel cost from bpf_stats
@@ -40,7 +40,7 @@ RECV_PROG_TARGET_NS = 100.0
 RSS_TARGET_KIB = 64 * 1024
 PIPELINE_TARGET_EPS = 1_000_000
 
-# tracepoints every variant attaches to, in bench/bpftrace/anchor.bt's order (bpftrace loads its
+# tracepoints every variant attaches to, in tests/bench/bpftrace/anchor.bt's order (bpftrace loads its
 # programs in script order and names them after the probe, truncated to 15 characters)
 TRACEPOINTS = ["sock_recv_length", "sock_send_length", "inet_sock_set_state", "tcp_send_reset",
                "tcp_receive_reset"]
@@ -406,7 +406,7 @@ def throughput_section(args, tmpdir, variants, reps, duration, workloads=WORKLOA
 
 
 def service_section(args, tmpdir, variants, reps, duration):
-    """nginx + wrk on loopback (bench/service_bench.py), both pinned to the workload CPU, the
+    """nginx + wrk on loopback (tests/bench/service_bench.py), both pinned to the workload CPU, the
     variants interleaved as in throughput_section; nginx is stopped however the section ends."""
     why = service_bench.available()
     if why:
@@ -447,7 +447,7 @@ def kernel_cost_section(args, tmpdir, variants, duration, workloads=WORKLOADS):
 
 def probe_ab_section(args, quick):
     """connreset's recv/send programs vs do-nothing programs vs none, switched every slice in one
-    process (bench/probe_ab.cpp): the recv-heavy cost without whole-run drift."""
+    process (tests/bench/probe_ab.cpp): the recv-heavy cost without whole-run drift."""
     if not args.probe_ab or not os.path.exists(args.probe_ab):
         return {"error": "probe_ab not built"}
     log("probe A/B: none / floor / connreset switched every slice around a ping-pong")
@@ -620,7 +620,7 @@ def print_table(doc):
     w(hdr)
     print_rows(w, doc["service"])
     ab = doc["probe_ab"]
-    w("\nrecv()/send() programs switched every slice in one process (bench/probe_ab; ping-pong, "
+    w("\nrecv()/send() programs switched every slice in one process (tests/bench/probe_ab; ping-pong, "
       "1 op = 4 calls;\nadded = median over rounds of the slice minus its own no-program slice; "
       "floor = do-nothing programs on the same hooks)\n")
     if "error" in ab:

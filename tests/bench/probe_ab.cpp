@@ -1,6 +1,6 @@
 // What connreset's recv()/send() programs cost, measured without the noise of
 // whole-tracer runs: one process loads connreset's programs (the attach plan
-// users get) and do-nothing programs on the same hooks (bench/floor.bpf.c),
+// users get) and do-nothing programs on the same hooks (tests/bench/floor.bpf.c),
 // then switches between no programs, the floor and connreset every slice
 // (default 200 ms) around a loopback ping-pong, and compares each slice with
 // its neighbours. Small VMs drift between speed regimes every few seconds;

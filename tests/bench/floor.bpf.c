@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The floor for bench/probe_ab.cpp: programs that do nothing, on the hooks
+ * The floor for tests/bench/probe_ab.cpp: programs that do nothing, on the hooks
  * connreset's recv/send programs use. What they cost is what the kernel
  * charges for calling any BPF program there; connreset's own work is the rest.
  */
