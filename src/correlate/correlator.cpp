@@ -52,7 +52,7 @@ CorrelatorStats Correlator::stats() const {
 }
 
 const Correlator::Socket* Correlator::find_socket(uint64_t cookie, uint64_t gen) const {
-  if (auto it = sockets_.find(cookie); it != sockets_.end() && it->second.gen == gen) return &it->second;
+  if (const Socket* s = sockets_.find(cookie); s && s->gen == gen) return s;
   auto old = retired_.find(gen);
   return old == retired_.end() ? nullptr : &old->second;
 }
@@ -85,25 +85,11 @@ void Correlator::lru_push_back(Socket& s) {
   lru_tail_ = &s;
 }
 
-void Correlator::erase_socket(SocketMap::iterator it) {
-  if (it->second.closed_ns) --closed_count_;
-  lru_unlink(it->second);
-  recycle_parts(it->second);
-  if (free_sockets_.size() >= kMaxRecycled) {
-    sockets_.erase(it);
-    return;
-  }
-  SocketMap::node_type node = sockets_.extract(it);
-  node.mapped() = Socket{};
-  free_sockets_.push_back(std::move(node));
-}
-
-Correlator::SocketMap::iterator Correlator::insert_socket(uint64_t cookie) {
-  if (free_sockets_.empty()) return sockets_.emplace(cookie, Socket{}).first;
-  SocketMap::node_type node = std::move(free_sockets_.back());
-  free_sockets_.pop_back();
-  node.key() = cookie;
-  return sockets_.insert(std::move(node)).position;
+void Correlator::erase_socket(Socket& s) {
+  if (s.closed_ns) --closed_count_;
+  lru_unlink(s);
+  recycle_parts(s);
+  sockets_.erase(s.cookie);  // the element is reset and kept for the next socket
 }
 
 void Correlator::recycle_parts(Socket& s) {
@@ -138,7 +124,7 @@ std::unique_ptr<std::vector<Correlator::CallTrack>> Correlator::new_calls() {
 
 void Correlator::evict_if_full() {
   while (sockets_.size() >= options_.max_sockets && lru_head_) {
-    erase_socket(sockets_.find(lru_head_->cookie));
+    erase_socket(*lru_head_);
     ++stats_.sockets_evicted;
   }
 }
@@ -176,7 +162,7 @@ void Correlator::begin_lifecycle(Socket& s) {
   Socket fresh;
   fresh.cookie = s.cookie;
   fresh.gen = ++gen_seq_;
-  fresh.lru_prev = s.lru_prev;  // the map node stays where it is in the LRU
+  fresh.lru_prev = s.lru_prev;  // the table element stays where it is in the LRU
   fresh.lru_next = s.lru_next;
   if (pending_by_gen_.count(s.gen)) {
     Socket& old = retired_[s.gen];
@@ -189,21 +175,21 @@ void Correlator::begin_lifecycle(Socket& s) {
 }
 
 Correlator::Socket& Correlator::socket_for(const Event& ev) {
-  auto it = sockets_.find(ev.cookie);
-  if (it == sockets_.end()) {
+  Socket* found = sockets_.find(ev.cookie);
+  if (!found) {
     evict_if_full();
-    it = insert_socket(ev.cookie);
-    it->second.cookie = ev.cookie;
-    it->second.gen = ++gen_seq_;
-    lru_push_back(it->second);
+    found = &sockets_.insert(ev.cookie);
+    found->cookie = ev.cookie;
+    found->gen = ++gen_seq_;
+    lru_push_back(*found);
   } else {
-    if (lru_tail_ != &it->second) {
-      lru_unlink(it->second);
-      lru_push_back(it->second);
+    if (lru_tail_ != found) {
+      lru_unlink(*found);
+      lru_push_back(*found);
     }
-    if (starts_lifecycle(ev, it->second)) begin_lifecycle(it->second);
+    if (starts_lifecycle(ev, *found)) begin_lifecycle(*found);
   }
-  Socket& s = it->second;
+  Socket& s = *found;
   if (ev.local.family != 0) {
     s.local = ev.local;
     s.remote = ev.remote;
@@ -589,14 +575,14 @@ void Correlator::expire_closed(uint64_t now_ns) {
     const bool too_old = now_ns && closed.closed_ns + options_.closed_grace_ns < now_ns;
     if (!too_old && closed_count_ <= options_.max_closed) break;
     closed_.pop_front();
-    auto it = sockets_.find(closed.cookie);
-    if (it == sockets_.end() || it->second.gen != closed.gen) continue;  // gone or reused
+    Socket* s = sockets_.find(closed.cookie);
+    if (!s || s->gen != closed.gen) continue;  // gone or reused
     if (!too_old && pending_by_gen_.count(closed.gen)) {
       closed_.push_back(closed);
       continue;
     }
     if (!too_old) ++stats_.closed_evicted;
-    erase_socket(it);
+    erase_socket(*s);
   }
 }
 
@@ -608,7 +594,7 @@ void Correlator::flush() {
   retired_.clear();
   awaiting_sent_.clear();
   awaiting_received_.clear();
-  for (auto& [cookie, s] : sockets_) report_final_findings(s);
+  for (Socket* s = lru_head_; s; s = s->lru_next) report_final_findings(*s);  // least recent first
 }
 
 // ---- application findings -------------------------------------------------------

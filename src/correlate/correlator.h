@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "correlate/reset_case.h"
+#include "correlate/stable_table.h"
 #include "correlate/task_context.h"
 #include "decode/event.h"
 
@@ -107,7 +108,7 @@ class Correlator {
     uint64_t opened_ns = 0;  // connect() or accept()ed handshake done: the connection's age
     uint64_t last_ns = 0;
     uint64_t closed_ns = 0;
-    Socket* lru_prev = nullptr;  // intrusive LRU: map nodes do not move
+    Socket* lru_prev = nullptr;  // intrusive LRU: table elements do not move
     Socket* lru_next = nullptr;
   };
   struct Pending {
@@ -158,7 +159,7 @@ class Correlator {
   void evict_if_full();
   void expire_closed(uint64_t now_ns);
 
-  using SocketMap = std::unordered_map<uint64_t, Socket>;
+  using SocketMap = StableTable<Socket>;  // by cookie
   using GenIndex = std::unordered_multimap<uint64_t, PendingIt>;
   using TupleIndex = std::unordered_multimap<TupleKey, PendingIt, TupleKeyHash>;
 
@@ -166,8 +167,7 @@ class Correlator {
   CorrelatorOutput& out_;
   void lru_unlink(Socket& s);
   void lru_push_back(Socket& s);
-  SocketMap::iterator insert_socket(uint64_t cookie);
-  void erase_socket(SocketMap::iterator it);
+  void erase_socket(Socket& s);
   // Storage that went away, kept for the next of its kind (see kMaxRecycled).
   void recycle_parts(Socket& s);  // its close record and call tracks
   void set_close(Socket& s, const Event& ev);
@@ -207,7 +207,6 @@ class Correlator {
   // (perf, issue #14; glibc's per-thread cache overflows when a tick expires thousands at
   // once). What goes away is kept here for the next one, at most kMaxRecycled of each kind.
   static constexpr size_t kMaxRecycled = 4096;
-  std::vector<SocketMap::node_type> free_sockets_;  // mapped() already reset
   std::vector<std::unique_ptr<CloseInfo>> free_closes_;
   std::vector<std::unique_ptr<std::vector<CallTrack>>> free_calls_;  // cleared
   std::vector<GenIndex::node_type> free_gen_entries_;
