@@ -116,13 +116,15 @@ std::vector<std::byte> encode_totals(const KernelTotals& t) {
   put_u64(out, t.lost);
   put_u64(out, t.call_table_full);
   put_u64(out, t.states_folded);
+  put_u64(out, t.close_unmatched);
   return out;
 }
 
 std::optional<KernelTotals> decode_totals(std::span<const std::byte> p) {
   if (p.size() < kTotalsSizeV1 || p.size() % 8 != 0) return std::nullopt;
   KernelTotals t{get_u64(p.data()), get_u64(p.data() + 8), get_u64(p.data() + 16)};
-  if (p.size() >= kTotalsSize) t.states_folded = get_u64(p.data() + 24);
+  if (p.size() >= kTotalsSizeV2) t.states_folded = get_u64(p.data() + 24);
+  if (p.size() >= kTotalsSize) t.close_unmatched = get_u64(p.data() + 32);
   return t;
 }
 

@@ -33,9 +33,10 @@ enum class RecordKind : uint8_t {
   // byte for byte as the kernel wrote it (0.1 wrote the decoder's re-encoding of
   // it: the same layout and version, read the same way)
   Event = 1,
-  // payload: u64 events, u64 lost, u64 call_table_full, u64 states_folded (kernel totals so
-  // far; journals before states_folded end after call_table_full). Readers take the fields
-  // they know and ignore any that later versions append.
+  // payload: u64 events, u64 lost, u64 call_table_full, u64 states_folded, u64 close_unmatched
+  // (kernel totals so far; journals before states_folded end after call_table_full, those
+  // before close_unmatched after states_folded). Readers take the fields they know and
+  // ignore any that later versions append.
   Counters = 2,
   End = 3,       // empty: the recorder stopped cleanly after this file
 };
@@ -58,10 +59,14 @@ struct KernelTotals {
   uint64_t lost = 0;
   uint64_t call_table_full = 0;
   uint64_t states_folded = 0;
+  uint64_t close_unmatched = 0;
   bool operator==(const KernelTotals&) const = default;
 };
 inline constexpr size_t kTotalsSizeV1 = 24;  // without states_folded
-inline constexpr size_t kTotalsSize = 32;
+inline constexpr size_t kTotalsSizeV2 = 32;  // without close_unmatched
+inline constexpr size_t kTotalsSize = 40;
+// the longest counters payload a resynchronizing reader accepts (fields appended later included)
+inline constexpr size_t kTotalsSizeMax = 128;
 
 // CRC-32 as zlib computes it (crc32.cpp); chained: crc32(b, crc32(a)) == crc32(a + b).
 // crc32_portable: the same without the CPU's carry-less multiply (tests compare the two).

@@ -211,12 +211,11 @@ Reader::Frame Reader::check_frame(uint64_t off, bool strict, std::string* why) {
     return corrupt("unknown record kind " + std::to_string(kind) + ": corrupt record");
   }
   if (strict) {
-    const uint32_t expected = kind == static_cast<uint8_t>(RecordKind::Event) ? meta_.record_size
-                              : kind == static_cast<uint8_t>(RecordKind::Counters) ? kTotalsSize
-                                                                                  : 0;
-    // counters of journals before states_folded: one field shorter
-    const bool old_counters = kind == static_cast<uint8_t>(RecordKind::Counters) && len == kTotalsSizeV1;
-    if (len != expected && !old_counters) return Frame::Corrupt;
+    // counters: older journals have fewer fields, later versions may append some (u64 each)
+    const bool counters = kind == static_cast<uint8_t>(RecordKind::Counters);
+    const bool fits = counters ? len >= kTotalsSizeV1 && len <= kTotalsSizeMax && len % 8 == 0
+                               : len == (kind == static_cast<uint8_t>(RecordKind::Event) ? meta_.record_size : 0);
+    if (!fits) return Frame::Corrupt;
   }
   if (window(off, kFrameSize + len) < kFrameSize + len) return Frame::Short;
   p = at(off);  // the window may have moved

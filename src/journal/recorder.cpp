@@ -58,7 +58,8 @@ void Recorder::flush() {
 }
 
 void Recorder::counters(const RunStats& stats) {
-  const KernelTotals t{stats.events, stats.lost, stats.call_table_full, stats.states_folded};
+  const KernelTotals t{stats.events, stats.lost, stats.call_table_full, stats.states_folded,
+                       stats.close_unmatched};
   if (t == last_totals_) return;
   last_totals_ = t;
   if (!error_.empty()) return;

@@ -19,6 +19,9 @@ MetricsSink::MetricsSink(Registry& r) : registry_(r) {
   r.describe("connreset_connections_tracked", Type::Gauge, "Sockets in the correlator's table");
   r.describe("connreset_states_folded_total", Type::Counter,
              "TCP state changes the kernel left out because another record implies them (not with --all)");
+  r.describe("connreset_close_unmatched_total", Type::Counter,
+             "Closes the kernel left out for the RST they announce, which then did not follow (the close went "
+             "unreported)");
   r.describe("connreset_warnings_total", Type::Counter, "Warnings the pipeline raised");
   r.describe("connreset_attach_plan_info", Type::Gauge,
              "The implementation chosen for each logical probe (value is always 1)");
@@ -27,6 +30,7 @@ MetricsSink::MetricsSink(Registry& r) : registry_(r) {
   r.add("connreset_events_total", {}, 0);
   r.add("connreset_events_lost_total", {}, 0);
   r.add("connreset_states_folded_total", {}, 0);
+  r.add("connreset_close_unmatched_total", {}, 0);
   r.set("connreset_connections_tracked", {}, 0);
   // one series per cause of the catalog from the start: rate() and alerts on a
   // cause work before its first reset, and absent() means the exporter is down
@@ -65,6 +69,7 @@ void MetricsSink::counters(const RunStats& st) {
   registry_.set("connreset_events_lost_total", {}, static_cast<double>(st.lost));
   registry_.set("connreset_connections_tracked", {}, static_cast<double>(st.sockets_tracked));
   registry_.set("connreset_states_folded_total", {}, static_cast<double>(st.states_folded));
+  registry_.set("connreset_close_unmatched_total", {}, static_cast<double>(st.close_unmatched));
 }
 
 }  // namespace connreset::metrics

@@ -43,7 +43,8 @@ void LiveSession::poll_once() {
   pipeline_.tick(now);
   if (now - last_counters_ns_ >= 1'000'000'000) {
     const KernelCounters k = tracer_->counters();
-    pipeline_.update_kernel_counters(k.events, k.lost, k.call_table_full, k.states_folded);
+    pipeline_.update_kernel_counters(k.events, k.lost, k.call_table_full, k.states_folded,
+                                    k.close_unmatched);
     last_counters_ns_ = now;
   }
 }
@@ -78,7 +79,8 @@ RunStats LiveSession::finish() {
   try {
     tracer_->poll(0, [this](std::span<const std::byte> raw) { pipeline_.on_record(raw); });
     const KernelCounters k = tracer_->counters();
-    pipeline_.update_kernel_counters(k.events, k.lost, k.call_table_full, k.states_folded);
+    pipeline_.update_kernel_counters(k.events, k.lost, k.call_table_full, k.states_folded,
+                                    k.close_unmatched);
   } catch (const TracerError&) {
     // the drain or the counters failed at exit: keep the last values; what was read is still explained
   }

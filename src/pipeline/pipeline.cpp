@@ -59,7 +59,7 @@ void Pipeline::tick(uint64_t now_ns) {
 }
 
 void Pipeline::update_kernel_counters(uint64_t events, uint64_t lost, uint64_t call_table_full,
-                                      uint64_t states_folded) {
+                                      uint64_t states_folded, uint64_t close_unmatched) {
   if (lost > stats_.lost) {
     for (Sink* s : sinks_) {
       s->warning(thousands(lost - stats_.lost) + " kernel events lost (ring buffer full; " +
@@ -70,6 +70,7 @@ void Pipeline::update_kernel_counters(uint64_t events, uint64_t lost, uint64_t c
   stats_.lost = lost;
   stats_.call_table_full = call_table_full;
   stats_.states_folded = states_folded;
+  stats_.close_unmatched = close_unmatched;
   if (observer_) observer_->counters(stats());
 }
 

@@ -35,7 +35,7 @@ class Pipeline : private CorrelatorOutput {
   void tick(uint64_t now_ns);
   // kernel-side counters; a rise in lost events is reported to the sinks at once
   void update_kernel_counters(uint64_t events, uint64_t lost, uint64_t call_table_full,
-                              uint64_t states_folded = 0);
+                              uint64_t states_folded = 0, uint64_t close_unmatched = 0);
   void finish();  // report what is pending, then the run's statistics
   RunStats stats() const;
   void observe(EventObserver* observer) { observer_ = observer; }

@@ -256,8 +256,10 @@ ReplayOutcome replay(const JournalSet& set, Pipeline* pipeline,
       sum.lost += s.totals.lost;
       sum.call_table_full += s.totals.call_table_full;
       sum.states_folded += s.totals.states_folded;
+      sum.close_unmatched += s.totals.close_unmatched;
     }
-    pipeline->update_kernel_counters(sum.events, sum.lost, sum.call_table_full, sum.states_folded);
+    pipeline->update_kernel_counters(sum.events, sum.lost, sum.call_table_full, sum.states_folded,
+                                     sum.close_unmatched);
   }
   return out;
 }

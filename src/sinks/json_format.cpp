@@ -179,7 +179,8 @@ json stats_to_json(const RunStats& s) {
               {"findings", s.findings},
               {"sockets_tracked", s.sockets_tracked},
               {"sockets_evicted", s.sockets_evicted},
-              {"states_folded", s.states_folded}};
+              {"states_folded", s.states_folded},
+              {"close_unmatched", s.close_unmatched}};
 }
 
 std::string dump_line(const json& j) {

@@ -32,6 +32,9 @@ struct RunStats {
   // state changes the kernel left out because another record implies them (its quiet path;
   // none with --all): counted there, so "fewer events" is never mistaken for fewer connections
   uint64_t states_folded = 0;
+  // closes the kernel left out because an RST was to carry them (the close that announces an
+  // RST rides on its RESET_SENT record) and whose RST never came: that close went unreported
+  uint64_t close_unmatched = 0;
 };
 
 class Sink {

@@ -196,10 +196,13 @@ void TextSink::warning(const std::string& text) {
 
 void TextSink::end(const RunStats& st) {
   if (!verbose_) return flush();
-  std::fprintf(out_, "connreset: %s resets explained, %s findings, %s events, %s lost%s\n",
+  // closes whose announced RST never came (the kernel left them out for it): said only when some were
+  const std::string unmatched =
+      st.close_unmatched ? ", " + thousands(st.close_unmatched) + " closes unreported (their RST did not follow)" : "";
+  std::fprintf(out_, "connreset: %s resets explained, %s findings, %s events, %s lost%s%s\n",
                thousands(st.resets).c_str(), thousands(st.findings).c_str(), thousands(st.events).c_str(),
                thousands(st.lost).c_str(),
-               st.lost ? " (ring buffer full: raise --ringbuf-kib)" : "");
+               st.lost ? " (ring buffer full: raise --ringbuf-kib)" : "", unmatched.c_str());
   std::fflush(out_);
 }
 

@@ -161,7 +161,11 @@ TEST_F(RecordReport, RecordAll_JournalsEveryStateChange_TheQuietPathCountsWhatIt
     out.timeline = run({CONNRESET_BINARY, "report", dir, "--port", std::to_string(o.server_port)}).out;
     const Ran j = run({CONNRESET_BINARY, "report", "--json", dir});
     for (const auto& line : json_lines(j.out)) {
-      if (line["type"] == "stats") out.states_folded = line.value("states_folded", uint64_t{0});
+      if (line["type"] == "stats") {
+        out.states_folded = line.value("states_folded", uint64_t{0});
+        // journaled in the counters record and summed by report (its value is host-wide)
+        EXPECT_TRUE(line.contains("close_unmatched") && line["close_unmatched"].is_number_unsigned()) << line;
+      }
     }
     return out;
   };
@@ -225,6 +229,9 @@ TEST_F(RecordReport, SighupRotates_SigtermExitsZeroAndEndsTheJournalCleanly) {
             std::string::npos) << metrics;
   EXPECT_NE(metrics.find("connreset_attach_plan_info{probe=\"reset_sent\""), std::string::npos);
   EXPECT_NE(metrics.find("connreset_events_lost_total 0"), std::string::npos);
+  // host-wide counters (other tests may trace at the same time): present, whatever their value
+  EXPECT_NE(metrics.find("\nconnreset_states_folded_total "), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nconnreset_close_unmatched_total "), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("connreset_connections_tracked"), std::string::npos);
 
   kill(rec.pid, SIGTERM);

@@ -71,7 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       pipeline.on_record(rec->payload);
     } else if (rec->kind == journal::RecordKind::Counters) {
       if (auto t = journal::decode_totals(rec->payload)) {
-        pipeline.update_kernel_counters(t->events, t->lost, t->call_table_full, t->states_folded);
+        pipeline.update_kernel_counters(t->events, t->lost, t->call_table_full, t->states_folded,
+                                         t->close_unmatched);
       }
     }
   }

@@ -1,5 +1,6 @@
 // The journal's Counters record carries the kernel's totals, states_folded (the state changes its
-// quiet path left out) included since issue #14; journals written before end at call_table_full
+// quiet path left out) and close_unmatched (closes left out for an RST that did not follow)
+// included since issue #14; journals written before end at call_table_full or at states_folded
 // and must still read the same.
 #include <gtest/gtest.h>
 
@@ -26,7 +27,7 @@ std::vector<std::byte> with_counters(std::vector<std::byte> file, std::span<cons
 }
 
 TEST(JournalCounters, StatesFoldedRoundTrips_OlderPayloadsReadAsNone) {
-  const journal::KernelTotals t{1000, 2, 3, 4567};
+  const journal::KernelTotals t{1000, 2, 3, 4567, 89};
   const auto payload = journal::encode_totals(t);
   EXPECT_EQ(payload.size(), journal::kTotalsSize);
   EXPECT_EQ(journal::decode_totals(payload), t);
@@ -34,7 +35,10 @@ TEST(JournalCounters, StatesFoldedRoundTrips_OlderPayloadsReadAsNone) {
   const std::vector<std::byte> old(payload.begin(), payload.begin() + journal::kTotalsSizeV1);
   const auto o = journal::decode_totals(old);
   ASSERT_TRUE(o);
-  EXPECT_EQ(*o, (journal::KernelTotals{1000, 2, 3, 0}));
+  EXPECT_EQ(*o, (journal::KernelTotals{1000, 2, 3, 0, 0}));
+  // a journal before close_unmatched: four fields
+  const std::vector<std::byte> v2(payload.begin(), payload.begin() + journal::kTotalsSizeV2);
+  EXPECT_EQ(journal::decode_totals(v2), (journal::KernelTotals{1000, 2, 3, 4567, 0}));
   // fields a later version appends are skipped, not a reason to drop the totals
   std::vector<std::byte> longer = payload;
   journal::put_u64(longer, 99);
@@ -66,9 +70,39 @@ TEST(JournalCounters, ReportSumsStatesFoldedOfEveryHost_OldJournalsCountZero) {
   EXPECT_EQ(rep.stats.states_folded, 40u);
 }
 
+// close_unmatched the same way: summed over hosts, 0 from a journal written before it (32 bytes)
+TEST(JournalCounters, ReportSumsCloseUnmatched_JournalsBeforeItCountZero) {
+  TempDir tmp;
+  const Conn c{11, ep(8080), ep(40000)};
+  const std::vector<Event> events{state(1 * kMs, c, task(7, "srv"), tcp::kSynRecv, tcp::kEstablished)};
+  std::filesystem::create_directories(tmp.file("a"));
+  std::filesystem::create_directories(tmp.file("b"));
+  std::filesystem::create_directories(tmp.file("c"));
+  write_file(tmp.file("a/") + journal::file_name(1),
+             with_counters(journal_bytes(test_meta("host-a"), events),
+                           journal::encode_totals({10, 0, 0, 4, 3})));
+  write_file(tmp.file("b/") + journal::file_name(1),
+             with_counters(journal_bytes(test_meta("host-b"), events),
+                           journal::encode_totals({10, 0, 0, 5, 4})));
+  const auto v2 = journal::encode_totals({10, 0, 0, 6, 99});  // the 99 is cut off below
+  write_file(tmp.file("c/") + journal::file_name(1),
+             with_counters(journal_bytes(test_meta("host-c"), events),
+                           std::span(v2).first(journal::kTotalsSizeV2)));
+  const auto set = report::open_journals({tmp.file("a"), tmp.file("b"), tmp.file("c")});
+  ASSERT_EQ(set.files_read, 3u);
+  const report::Report rep = report::build_report(set, report::ReportOptions{});
+  EXPECT_EQ(rep.replay.decode_errors, 0u);
+  EXPECT_EQ(rep.stats.events, 30u);
+  EXPECT_EQ(rep.stats.states_folded, 15u);
+  EXPECT_EQ(rep.stats.close_unmatched, 7u);
+}
+
 TEST(JournalCounters, ResyncAfterCorruptionLandsOnCountersOfEitherSize) {
-  for (const size_t size : {journal::kTotalsSizeV1, journal::kTotalsSize}) {
-    const auto payload = journal::encode_totals({5, 0, 0, 6});
+  // 24, 32, 40 bytes (this version), and 48: a later version's appended field
+  for (const size_t size : {journal::kTotalsSizeV1, journal::kTotalsSizeV2, journal::kTotalsSize,
+                            journal::kTotalsSize + 8}) {
+    auto payload = journal::encode_totals({5, 0, 0, 6, 7});
+    journal::put_u64(payload, 8);
     std::vector<std::byte> file = journal::encode_header(test_meta(), CR_EVENT_VERSION);
     const size_t garbage_at = file.size();
     file.insert(file.end(), 37, std::byte{0x5a});  // no record starts here
