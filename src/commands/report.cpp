@@ -34,6 +34,10 @@ class Tee : public report::ReportWriter {
     a_.reset(c);
     if (b_) b_->reset(c);
   }
+  void take_reset(report::ConnectionReport& c) override {
+    a_.reset(c);
+    if (b_) b_->take_reset(c);  // the last to read it
+  }
   void finding(const Finding& f) override {
     a_.finding(f);
     if (b_) b_->finding(f);

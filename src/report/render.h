@@ -60,6 +60,7 @@ class HtmlReportWriter : public ReportWriter {
   explicit HtmlReportWriter(size_t per_cause = 10) : per_cause_(per_cause) {}
   void begin(const ReportHeader& h) override { header_ = h; }
   void reset(const ConnectionReport& c) override;
+  void take_reset(ConnectionReport& c) override;  // the most recent ones by swap, not copy
   void finding(const Finding& f) override;
   void end(const ReportEnd& e) override;
   const std::string& page() const { return page_; }
@@ -71,6 +72,8 @@ class HtmlReportWriter : public ReportWriter {
     std::vector<ConnectionReport> recent;  // a ring once full: recent_next is the oldest
     size_t recent_next = 0;
   };
+  // c's cause's samples if c is one of the first: nullptr then, else the ring slot it goes to
+  ConnectionReport* sample_slot(const ConnectionReport& c);
   size_t per_cause_;
   ReportHeader header_;
   std::map<std::string, CauseSamples, std::less<>> causes_;

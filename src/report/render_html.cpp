@@ -248,7 +248,7 @@ std::string html_escape(std::string_view raw) {
   return out;
 }
 
-void HtmlReportWriter::reset(const ConnectionReport& c) {
+ConnectionReport* HtmlReportWriter::sample_slot(const ConnectionReport& c) {
   const std::string_view id = cause_id(c.x.cause);
   auto it = causes_.find(id);
   if (it == causes_.end()) it = causes_.emplace(std::string(id), CauseSamples{}).first;
@@ -256,19 +256,28 @@ void HtmlReportWriter::reset(const ConnectionReport& c) {
   ++cs.count;
   if (cs.first.size() < per_cause_) {
     cs.first.push_back(trimmed(c));
-    return;
+    return nullptr;
   }
-  if (per_cause_ == 0) return;
+  if (per_cause_ == 0) return nullptr;
   if (cs.recent.size() < per_cause_) {
     cs.recent.push_back(trimmed(c));
-    return;
+    return nullptr;
   }
-  // a ring: the oldest sample is overwritten in place (its strings keep their memory),
-  // no copy into a fresh report per reset
+  // a ring: the oldest sample is overwritten in place (timelines are trimmed in end())
   ConnectionReport& slot = cs.recent[cs.recent_next];
-  slot = c;
-  if (slot.timeline.size() > kHtmlTimeline) slot.timeline.resize(kHtmlTimeline);
   cs.recent_next = (cs.recent_next + 1) % per_cause_;
+  return &slot;
+}
+
+void HtmlReportWriter::reset(const ConnectionReport& c) {
+  if (ConnectionReport* slot = sample_slot(c)) *slot = c;  // its strings keep their memory
+}
+
+// Every reset of a busy cause is, for a moment, its most recent one: a copy of each
+// (explanation, events, timeline) was a quarter of an HTML report's time. The slot's
+// old contents go back to the caller, whose storage they become.
+void HtmlReportWriter::take_reset(ConnectionReport& c) {
+  if (ConnectionReport* slot = sample_slot(c)) std::swap(*slot, c);
 }
 
 void HtmlReportWriter::finding(const Finding& f) {
@@ -318,6 +327,9 @@ void HtmlReportWriter::end(const ReportEnd& e) {
     std::rotate(cs.recent.begin(), cs.recent.begin() + static_cast<std::ptrdiff_t>(cs.recent_next), cs.recent.end());
     cs.recent_next = 0;
     std::stable_sort(cs.recent.begin(), cs.recent.end(), by_time);
+    for (ConnectionReport& c : cs.recent) {
+      if (c.timeline.size() > kHtmlTimeline) c.timeline.resize(kHtmlTimeline);
+    }
     s += "<h3 id='cause-" + html_escape(row.key) + "'>" + html_escape(row.key) + ": " + thousands(cs.count) +
          " reset(s)</h3>\n";
     for (const ConnectionReport& c : cs.first) s += reset_block(c);

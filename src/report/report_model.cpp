@@ -71,7 +71,7 @@ class StreamSink : public Sink {
     c.timeline.resize(n);
     ++resets;
     counter.add(c);
-    out_.reset(c);
+    out_.take_reset(c);  // may come back with another report's contents: all overwritten above
   }
 
   void finding(const Finding& f) override {

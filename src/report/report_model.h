@@ -86,6 +86,9 @@ class ReportWriter {
   virtual ~ReportWriter() = default;
   virtual void begin(const ReportHeader&) {}
   virtual void reset(const ConnectionReport& c) = 0;
+  // The same reset, the writer free to take its contents (swap them for storage of its own,
+  // which the caller then overwrites: no copy of a reset per reset where a writer keeps some).
+  virtual void take_reset(ConnectionReport& c) { reset(c); }
   virtual void finding(const Finding&) {}
   virtual void end(const ReportEnd&) {}
   virtual bool wants_timelines() const { return true; }

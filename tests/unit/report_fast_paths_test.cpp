@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/endpoint.h"
+#include "report/render.h"
 #include "report/timeline.h"
 #include "report/timeline_store.h"
 #include "unit/event_builder.h"
@@ -147,6 +148,43 @@ TEST(ReportFastPaths, ReusedTimelineEntriesReadAsFreshOnes) {
     }
   }
   EXPECT_EQ(report::timeline_entry(evs[2], 0).what, "recv() -> data (0 bytes), 3 calls");
+}
+
+// The HTML page's "most recent" samples taken by swap (the report writer's storage
+// handed back and overwritten, as the streaming report does) give the page the copies gave.
+TEST(ReportFastPaths, HtmlSamplesBySwapAsByCopy) {
+  auto make = [](int i, report::ConnectionReport& c) {
+    c.x.cause = i % 3 == 0 ? Cause::RemoteUnknown : Cause::LingerZeroClose;
+    c.x.reset.ts_ns = 1'764'000'000'000'000'000 + static_cast<uint64_t>(i % 7) * 1'000'000;  // ties too
+    c.x.because = "because " + std::to_string(i);
+    c.receiver_host = "host-" + std::to_string(i % 2);
+    c.sender_host.clear();
+    c.timeline.resize(static_cast<size_t>(i % 90));  // some longer than the page shows
+    for (size_t k = 0; k < c.timeline.size(); ++k) {
+      c.timeline[k].ts_ns = c.x.reset.ts_ns + k;
+      c.timeline[k].what = "entry " + std::to_string(i) + "/" + std::to_string(k);
+      c.timeline[k].who.clear();
+    }
+  };
+  report::HtmlReportWriter copied(4), swapped(4);
+  report::ReportEnd end;
+  end.summary.by_cause.push_back({std::string(cause_id(Cause::LingerZeroClose)), 0});
+  end.summary.by_cause.push_back({std::string(cause_id(Cause::RemoteUnknown)), 0});
+  report::ConnectionReport scratch;  // reused like the stream's report: comes back with old contents
+  for (int i = 0; i < 200; ++i) {
+    report::ConnectionReport fresh;
+    make(i, fresh);
+    copied.reset(fresh);
+    make(i, scratch);
+    swapped.take_reset(scratch);
+  }
+  copied.end(end);
+  swapped.end(end);
+  EXPECT_EQ(copied.page(), swapped.page());
+  EXPECT_NE(copied.page().find("because 199"), std::string::npos);  // the most recent
+  EXPECT_NE(copied.page().find("because 1<"), std::string::npos);   // the first
+  EXPECT_EQ(copied.page().find("because 100<"), std::string::npos);  // in between: counted only
+  EXPECT_EQ(copied.page().find("entry 89/60"), std::string::npos);   // timelines trimmed
 }
 
 }  // namespace
