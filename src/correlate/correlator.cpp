@@ -439,7 +439,7 @@ void Correlator::mark_closed(Socket& s, uint64_t ts_ns) {
   if (s.closed_ns) return;
   s.closed_ns = ts_ns;
   ++closed_count_;
-  closed_.push_back(Closed{ts_ns, s.cookie, s.gen});
+  closed_.push_back(Closed{ts_ns, &s, s.gen});
   if (closed_count_ > options_.max_closed) expire_closed(0);
 }
 
@@ -575,8 +575,8 @@ void Correlator::expire_closed(uint64_t now_ns) {
     const bool too_old = now_ns && closed.closed_ns + options_.closed_grace_ns < now_ns;
     if (!too_old && closed_count_ <= options_.max_closed) break;
     closed_.pop_front();
-    Socket* s = sockets_.find(closed.cookie);
-    if (!s || s->gen != closed.gen) continue;  // gone or reused
+    Socket* s = closed.socket;
+    if (s->gen != closed.gen) continue;  // gone (reset: gen 0), reused or a new lifecycle
     if (!too_old && pending_by_gen_.count(closed.gen)) {
       closed_.push_back(closed);
       continue;

@@ -196,8 +196,13 @@ class Correlator {
   // At most two per pending case (its two sides): bounded by max_pending.
   std::unordered_map<uint64_t, Socket> retired_;
   uint64_t gen_seq_ = 0;
+  // A closed socket by its table element, not its cookie: no index lookup to expire it. The
+  // element may have been erased or reused since; gens are unique, so gen still matching says
+  // it is the same socket (the table never frees an element's storage).
   struct Closed {
-    uint64_t closed_ns, cookie, gen;
+    uint64_t closed_ns;
+    Socket* socket;
+    uint64_t gen;
   };
   std::deque<Closed> closed_;  // oldest first
   size_t closed_count_ = 0;  // sockets in sockets_ with closed_ns set

@@ -14,7 +14,9 @@ namespace connreset {
 // in a reset storm. Here the elements live in slabs and are reused last-freed-first (still warm
 // in the cache), and the index is open-addressed: linear probing from a Fibonacci hash (one
 // multiply, no division), at most half full, erase by backward shift (no tombstones to pile up).
-// The slabs keep the peak number of elements allocated, as the recycled nodes did before.
+// The slabs keep the peak number of elements allocated, as the recycled nodes did before, and
+// are freed only with the table: a pointer to an erased element still points at a T (reset,
+// or another key's since).
 template <class T>
 class StableTable {
  public:
