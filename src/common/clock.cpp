@@ -1,7 +1,9 @@
 #include "common/clock.h"
 
-#include <ctime>
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 
 namespace connreset {
 namespace {
@@ -62,11 +64,13 @@ std::string rfc3339_printf(int64_t wall_ns) {
 }
 }  // namespace
 
-void append_rfc3339_ns(std::string& out, int64_t wall_ns) {
+char* put_rfc3339_ns(char* p, int64_t wall_ns) {
   // before 1970: the general form (signs) as it always printed; 64-bit ns end in 2262
   if (wall_ns < 0) {
-    out += rfc3339_printf(wall_ns);
-    return;
+    const std::string s = rfc3339_printf(wall_ns);
+    const size_t n = std::min(s.size(), kRfc3339Max);
+    std::memcpy(p, s.data(), n);
+    return p + n;
   }
   thread_local SecondCache c;
   const int64_t secs = wall_ns / 1'000'000'000;
@@ -76,12 +80,20 @@ void append_rfc3339_ns(std::string& out, int64_t wall_ns) {
     gmtime_r(&t, &utc);
     const int n = std::snprintf(c.text, sizeof(c.text), "%04d-%02d-%02dT%02d:%02d:%02d.", utc.tm_year + 1900,
                                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
-    c.len = static_cast<size_t>(n);
+    c.len = std::min(static_cast<size_t>(n), sizeof(c.text) - 1);
     c.secs = secs;
   }
-  out.append(c.text, c.len);
-  append_digits(out, static_cast<uint64_t>(wall_ns % 1'000'000'000), 9);
-  out += 'Z';
+  std::memcpy(p, c.text, c.len);
+  p += c.len;
+  uint64_t v = static_cast<uint64_t>(wall_ns % 1'000'000'000);
+  for (int i = 8; i >= 0; --i, v /= 10) p[i] = static_cast<char>('0' + v % 10);
+  p[9] = 'Z';
+  return p + 10;
+}
+
+void append_rfc3339_ns(std::string& out, int64_t wall_ns) {
+  char buf[kRfc3339Max];
+  out.append(buf, put_rfc3339_ns(buf, wall_ns));
 }
 
 std::string rfc3339_ns(int64_t wall_ns) {

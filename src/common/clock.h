@@ -29,6 +29,9 @@ std::string rfc3339_ns(int64_t wall_ns);     // 2026-11-24T12:00:01.532000123Z
 std::string clock_hms_ms(int64_t wall_ns);   // 12:00:01.532 (local time)
 // The same, appended to out (no string per call: reports print millions of times).
 void append_rfc3339_ns(std::string& out, int64_t wall_ns);
+// The same written at p, which must have kRfc3339Max bytes of room; returns the end.
+inline constexpr size_t kRfc3339Max = 64;
+char* put_rfc3339_ns(char* p, int64_t wall_ns);
 void append_clock_hms_ms(std::string& out, int64_t wall_ns);
 
 }  // namespace connreset

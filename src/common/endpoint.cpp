@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <cstring>
+
 namespace connreset {
 
 namespace {
@@ -19,17 +21,25 @@ void append_decimal(std::string& out, unsigned v) {
 
 // IPv4 by hand (what inet_ntop prints, without its call and a string per part:
 // a report prints millions of addresses); IPv6 through inet_ntop.
-void Endpoint::append_address(std::string& out) const {
+char* Endpoint::put_address(char* p) const {
+  static_assert(kAddressMax >= INET6_ADDRSTRLEN);
   if (family == AF_INET) {
-    for (int i = 0; i < 4; ++i) {
-      if (i) out += '.';
-      append_decimal(out, addr[static_cast<size_t>(i)]);
+    for (size_t i = 0; i < 4; ++i) {
+      if (i) *p++ = '.';
+      const unsigned v = addr[i];
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+      *p++ = static_cast<char>('0' + v % 10);
     }
-    return;
+    return p;
   }
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (family != AF_INET6 || !inet_ntop(family, addr.data(), buf, sizeof(buf))) return;
-  out += buf;
+  if (family != AF_INET6 || !inet_ntop(family, addr.data(), p, INET6_ADDRSTRLEN)) return p;
+  return p + std::strlen(p);
+}
+
+void Endpoint::append_address(std::string& out) const {
+  char buf[kAddressMax];
+  out.append(buf, put_address(buf));
 }
 
 void Endpoint::append_str(std::string& out) const {

@@ -16,6 +16,9 @@ struct Endpoint {
   std::string address() const;  // "127.0.0.1", "::1"; "" if unknown
   std::string str() const;       // "127.0.0.1:80", "[::1]:80"
   void append_address(std::string& out) const;  // address() and str(), appended to out
+  // address() written at p, which must have kAddressMax bytes of room; returns the end
+  static constexpr size_t kAddressMax = 48;
+  char* put_address(char* p) const;
   void append_str(std::string& out) const;
   static Endpoint ipv4(uint32_t host_order_addr, uint16_t port);
 };

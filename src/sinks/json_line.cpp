@@ -1,6 +1,7 @@
 #include "sinks/json_line.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 
 #include "common/names.h"
@@ -41,59 +42,44 @@ void JsonWriter::before_value() {
     return;
   }
   const uint64_t bit = uint64_t{1} << depth_;
-  if (!(first_ & bit)) out_ += ',';
+  if (!(first_ & bit)) put(',');
   first_ &= ~bit;
+}
+
+void JsonWriter::put(std::string_view s) {
+  if (s.size() > kRoom) {  // (a very long string: straight to out_)
+    spill();
+    out_.append(s);
+    return;
+  }
+  if (!s.empty()) std::memcpy(room(s.size()), s.data(), s.size());  // (an empty view's data may be null)
+  used_ += s.size();
 }
 
 JsonWriter& JsonWriter::open() {
   before_value();
-  out_ += '{';
+  put('{');
   first_ |= uint64_t{1} << ++depth_;
   return *this;
 }
 
 JsonWriter& JsonWriter::close() {
   --depth_;
-  out_ += '}';
+  put('}');
   return *this;
 }
 
 JsonWriter& JsonWriter::open_array() {
   before_value();
-  out_ += '[';
+  put('[');
   first_ |= uint64_t{1} << ++depth_;
   return *this;
 }
 
 JsonWriter& JsonWriter::close_array() {
   --depth_;
-  out_ += ']';
+  put(']');
   return *this;
-}
-
-JsonWriter& JsonWriter::key(std::string_view k) {
-  before_value();
-  after_key_ = true;
-  if (!quoted(k, ":")) {
-    escaped(k);
-    out_ += ':';
-  }
-  return *this;
-}
-
-// '"' s '"' suffix in one step when s needs no escape (a line has some fifty keys and
-// strings: a character appended at a time showed in report --json); false otherwise.
-bool JsonWriter::quoted(std::string_view s, std::string_view suffix) {
-  if (needs_escape(s)) return false;
-  const size_t n = out_.size();
-  out_.resize(n + s.size() + 2 + suffix.size());
-  char* p = out_.data() + n;
-  *p++ = '"';
-  if (!s.empty()) std::memcpy(p, s.data(), s.size());  // (an empty view's data may be null)
-  p += s.size();
-  *p++ = '"';
-  if (!suffix.empty()) std::memcpy(p, suffix.data(), suffix.size());
-  return true;
 }
 
 JsonWriter& JsonWriter::str(std::string_view s) {
@@ -102,92 +88,105 @@ JsonWriter& JsonWriter::str(std::string_view s) {
   return *this;
 }
 
-
 // As nlohmann's dump (ensure_ascii off): '"', '\\' and control bytes escaped, \u00xx in lower
 // case for those without a short form. Anything not ASCII goes through nlohmann itself, which
 // replaces bytes that are not UTF-8 (rare: process names and the texts are ASCII).
 void JsonWriter::escaped(std::string_view s) {
-  if (quoted(s, {})) return;
+  if (!needs_escape(s)) {  // nearly always: '"' s '"' in one step
+    if (s.size() + 2 <= kRoom) {
+      char* p = room(s.size() + 2);
+      *p = '"';
+      if (!s.empty()) std::memcpy(p + 1, s.data(), s.size());
+      p[s.size() + 1] = '"';
+      used_ += s.size() + 2;
+    } else {
+      put('"');
+      put(s);
+      put('"');
+    }
+    return;
+  }
   for (const char ch : s) {
     if (static_cast<unsigned char>(ch) >= 0x80) {
-      out_ += dump_line(nlohmann::json(std::string(s)));
+      put(dump_line(nlohmann::json(std::string(s))));
       return;
     }
   }
-  out_ += '"';
-  size_t plain = 0;  // start of the run of bytes that need no escape, appended in one go
+  put('"');
+  size_t plain = 0;  // start of the run of bytes that need no escape, written in one go
   for (size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out_.append(s.data() + plain, i - plain);
+    put(s.substr(plain, i - plain));
     plain = i + 1;
     switch (c) {
-      case '"': out_ += "\\\""; break;
-      case '\\': out_ += "\\\\"; break;
-      case '\b': out_ += "\\b"; break;
-      case '\f': out_ += "\\f"; break;
-      case '\n': out_ += "\\n"; break;
-      case '\r': out_ += "\\r"; break;
-      case '\t': out_ += "\\t"; break;
+      case '"': put("\\\""); break;
+      case '\\': put("\\\\"); break;
+      case '\b': put("\\b"); break;
+      case '\f': put("\\f"); break;
+      case '\n': put("\\n"); break;
+      case '\r': put("\\r"); break;
+      case '\t': put("\\t"); break;
       default: {
         static constexpr char kHex[] = "0123456789abcdef";
-        out_ += "\\u00";
-        out_ += kHex[c >> 4];
-        out_ += kHex[c & 0xF];
+        const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        put(std::string_view(u, sizeof(u)));
       }
     }
   }
-  out_.append(s.data() + plain, s.size() - plain);
-  out_ += '"';
+  put(s.substr(plain));
+  put('"');
 }
 
 JsonWriter& JsonWriter::num(uint64_t v) {
   before_value();
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out_.append(buf, r.ptr);
+  char* p = room(24);
+  used_ += static_cast<size_t>(std::to_chars(p, p + 24, v).ptr - p);
   return *this;
 }
 
 JsonWriter& JsonWriter::num(int64_t v) {
   before_value();
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out_.append(buf, r.ptr);
+  char* p = room(24);
+  used_ += static_cast<size_t>(std::to_chars(p, p + 24, v).ptr - p);
   return *this;
 }
 
 JsonWriter& JsonWriter::boolean(bool b) {
   before_value();
-  out_ += b ? "true" : "false";
+  put(b ? std::string_view("true") : std::string_view("false"));
   return *this;
 }
 
 JsonWriter& JsonWriter::null() {
   before_value();
-  out_ += "null";
+  put(std::string_view("null"));
   return *this;
 }
 
 JsonWriter& JsonWriter::raw(std::string_view json_text) {
   before_value();
-  out_ += json_text;
+  put(json_text);
   return *this;
 }
 
 JsonWriter& JsonWriter::rfc3339(int64_t wall_ns) {
   before_value();
-  out_ += '"';
-  append_rfc3339_ns(out_, wall_ns);
-  out_ += '"';
+  char* p = room(kRfc3339Max + 2);
+  *p = '"';
+  char* end = put_rfc3339_ns(p + 1, wall_ns);
+  *end++ = '"';
+  used_ += static_cast<size_t>(end - p);
   return *this;
 }
 
 JsonWriter& JsonWriter::address(const Endpoint& e) {
   before_value();
-  out_ += '"';
-  e.append_address(out_);
-  out_ += '"';
+  char* p = room(Endpoint::kAddressMax + 2);
+  *p = '"';
+  char* end = e.put_address(p + 1);
+  *end++ = '"';
+  used_ += static_cast<size_t>(end - p);
   return *this;
 }
 
@@ -276,7 +275,11 @@ void append_reset_line(std::string& out, const Explanation& x, const ClockMap& c
   w.key("kernel_path").str(x.kernel_path);
   w.key("linger");
   if (x.linger) {
-    w.open().key("on").boolean(x.linger->on).key("seconds").raw(nlohmann::json(x.linger->seconds).dump()).close();
+    // nlohmann prints a double's shortest form; 0 (no SO_LINGER: nearly every reset) is "0.0"
+    const double secs = x.linger->seconds;
+    w.open().key("on").boolean(x.linger->on).key("seconds");
+    secs == 0.0 && !std::signbit(secs) ? w.raw("0.0") : w.raw(nlohmann::json(secs).dump());
+    w.close();
   } else {
     w.null();
   }

@@ -1,5 +1,7 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -24,14 +26,34 @@ void append_reset_line(std::string& out, const Explanation& x, const ClockMap& c
 
 // A minimal JSON object writer: keys must come in the order nlohmann::json (a std::map)
 // would print them, i.e. sorted; strings are escaped as dump_line escapes them.
+// The text is assembled in a buffer of the writer's own and appended to `out` when that fills
+// and when the writer goes out of scope (read `out` only after that): a reset line has ~60
+// keys and values, and growing a std::string by each of them was most of the line's cost in
+// a reset storm (perf, issue #14).
 class JsonWriter {
  public:
   explicit JsonWriter(std::string& out) : out_(out) {}
+  ~JsonWriter() { spill(); }
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
   JsonWriter& open();   // '{'
   JsonWriter& close();  // '}'
   JsonWriter& open_array();
   JsonWriter& close_array();
-  JsonWriter& key(std::string_view k);
+  // Keys are the program's own literals (plain ASCII: never escaped), copied at their known length.
+  template <size_t N>
+  JsonWriter& key(const char (&k)[N]) {
+    static_assert(N > 1 && N + 3 <= kRoom);
+    before_value();
+    after_key_ = true;
+    char* p = room(N + 2);
+    *p = '"';
+    std::memcpy(p + 1, k, N - 1);
+    p[N] = '"';
+    p[N + 1] = ':';
+    used_ += N + 2;
+    return *this;
+  }
   JsonWriter& str(std::string_view s);
   JsonWriter& num(uint64_t v);
   JsonWriter& num(int64_t v);
@@ -39,18 +61,31 @@ class JsonWriter {
   JsonWriter& boolean(bool b);
   JsonWriter& null();
   JsonWriter& raw(std::string_view json_text);  // an already serialized value
-  // strings that never need an escape, appended without a temporary (millions in a report)
+  // strings that never need an escape, written without a temporary (millions in a report)
   JsonWriter& rfc3339(int64_t wall_ns);      // "2026-11-24T12:00:01.532000123Z"
   JsonWriter& address(const Endpoint& e);    // "127.0.0.1", "::1"
 
  private:
+  static constexpr size_t kRoom = 4096;
   void before_value();
+  void put(std::string_view s);
+  void put(char c) { *room(1) = c; ++used_; }
+  // n bytes of room at the end of the buffer (n <= kRoom), spilling it to out_ first if needed
+  char* room(size_t n) {
+    if (used_ + n > kRoom) spill();
+    return buf_ + used_;
+  }
+  void spill() {
+    out_.append(buf_, used_);
+    used_ = 0;
+  }
   void escaped(std::string_view s);
-  bool quoted(std::string_view s, std::string_view suffix);
   std::string& out_;
+  size_t used_ = 0;
   uint64_t first_ = 1;  // bit d: nothing written yet at depth d
   unsigned depth_ = 0;
   bool after_key_ = false;
+  char buf_[kRoom];  // not zeroed: only [0, used_) is ever read
 };
 
 }  // namespace connreset

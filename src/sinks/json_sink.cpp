@@ -9,13 +9,23 @@ namespace connreset {
 JsonSink::JsonSink(std::FILE* out) : out_(out), host_(node_name()) {}
 
 void JsonSink::line(nlohmann::json j) {
+  write_lines();  // in the order they happened
   j["host"] = host_;
   const std::string s = dump_line(j);
   std::fputs(s.c_str(), out_);
   std::fputc('\n', out_);
 }
 
-void JsonSink::flush() { std::fflush(out_); }
+void JsonSink::write_lines() {
+  if (buf_.empty()) return;
+  std::fwrite(buf_.data(), 1, buf_.size(), out_);
+  buf_.clear();
+}
+
+void JsonSink::flush() {
+  write_lines();
+  std::fflush(out_);
+}
 
 void JsonSink::begin(const RunInfo& info) {
   clock_ = info.clock;
@@ -26,10 +36,9 @@ void JsonSink::begin(const RunInfo& info) {
 
 // Written directly, not through a json tree: one line per reset in a storm (json_line.h).
 void JsonSink::reset(const Explanation& x) {
-  buf_.clear();
   append_reset_line(buf_, x, clock_, host_);
   buf_ += '\n';
-  std::fwrite(buf_.data(), 1, buf_.size(), out_);
+  if (buf_.size() >= kBatchBytes) write_lines();
 }
 
 void JsonSink::lifecycle(const LifecycleEvent& ev) { line(lifecycle_to_json(ev, clock_)); }
