@@ -117,10 +117,13 @@ Writer::Writer(WriterOptions options) : options_(std::move(options)) {
     fail(dir + " holds " + file_name(sequence_) + ": no sequence number comes after it; move the "
          "journals in it elsewhere (report reads them from anywhere) or use another directory");
   }
+  syncer_ = std::make_unique<Syncer>();  // its thread, now: none can be created once confined
 }
 
 Writer::~Writer() {
   if (fd_ >= 0) close_current(/*clean=*/false);
+  if (syncer_) syncer_->drain();  // its last jobs may still use dir_fd_
+  syncer_.reset();
   if (dir_fd_ >= 0) ::close(dir_fd_);  // releases the lock
 }
 
@@ -180,9 +183,9 @@ void Writer::open_next() {
   meta_.sequence = sequence_;
   meta_.record_size = sizeof(cr_event);
   write_all(encode_header(meta_, CR_EVENT_VERSION));
-  if (fdatasync(fd_) != 0) throw WriterError(errno_text("fdatasync failed on", path));
+  syncer_->sync(fd_, path);
   // the directory entry too, or a crash could lose the whole new file
-  if (fsync(dir_fd_) != 0) throw WriterError(errno_text("fsync failed on", options_.dir));
+  syncer_->sync_dir(dir_fd_, options_.dir);
   delete_old_files();
 }
 
@@ -263,9 +266,10 @@ void Writer::reopen() {
 std::string Writer::sync_if_due(uint64_t now_ns) {
   if (fd_ < 0 || now_ns - last_sync_ns_ < options_.sync_interval_ns) return "";
   last_sync_ns_ = now_ns;
+  if (std::string failed = syncer_->take_error(); !failed.empty()) throw WriterError(failed);
   flush();
   if (dirty_) {
-    if (fdatasync(fd_) != 0) throw WriterError(errno_text("fdatasync failed on", current_path()));
+    syncer_->sync(fd_, current_path());
     dirty_ = false;
   }
   // Writing on into an unlinked file or directory "succeeds" and is lost at close.
@@ -294,16 +298,18 @@ std::string Writer::close_current(bool clean) {
   } catch (const WriterError& e) {
     err = e.what();  // the file stays readable; the reader reports the missing end record
   }
-  if (fdatasync(fd_) != 0 && err.empty()) err = errno_text("fdatasync failed on", current_path());
-  // close() can report a deferred write error (NFS, quota): it is the last word on the data
-  if (::close(fd_) != 0 && err.empty()) err = errno_text("close failed on", current_path());
+  // fdatasync and close on the syncer's thread (their failures come back from take_error/drain)
+  syncer_->sync_and_close(fd_, current_path());
   fd_ = -1;
   dirty_ = false;
   return err;
 }
 
 void Writer::close() {
-  if (std::string err = close_current(/*clean=*/true); !err.empty()) throw WriterError(err);
+  std::string err = close_current(/*clean=*/true);
+  // the last word: every sync and close queued so far, done
+  if (std::string failed = syncer_ ? syncer_->drain() : ""; err.empty()) err = failed;
+  if (!err.empty()) throw WriterError(err);
 }
 
 }  // namespace connreset::journal

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "journal/format.h"
+#include "journal/syncer.h"
 
 namespace connreset::journal {
 
@@ -46,7 +48,8 @@ class WriterError : public std::runtime_error {
 // and a batch never grows past kBatchBytes. kill -9 loses at most that batch - as it
 // loses the records still queued in the kernel's ring buffer - instead of one
 // write() per event costing a syscall each in a reset storm. fdatasync runs on a
-// timer, at rotation and at close, each after a flush.
+// timer, at rotation and at close, each after a flush, on a thread of its own (syncer.h):
+// the caller, which also drains the kernel's ring buffer, never waits for the disk but at close().
 //
 // The directory is opened once, before privileges are dropped, and every
 // file is created, listed and deleted relative to that handle (openat,
@@ -73,7 +76,8 @@ class Writer {
   static constexpr size_t kBatchBytes = 64 << 10;
   // Closes the current file and starts the next one (SIGHUP, rotation).
   void reopen();
-  // fdatasync when due; and whether the file or the directory was deleted
+  // fdatasync when due (queued to the syncer; a failure of an earlier one throws here); and
+  // whether the file or the directory was deleted
   // under us: a deleted file is replaced by a new one (returned as a
   // warning), a deleted directory throws - nothing written there can be read.
   std::string sync_if_due(uint64_t now_ns);
@@ -113,6 +117,7 @@ class Writer {
     uint64_t events = 0;
   };
   std::map<uint64_t, FileOfThisRun> written_;  // by sequence
+  std::unique_ptr<Syncer> syncer_;  // created with the writer, before privileges are dropped
 };
 
 }  // namespace connreset::journal
