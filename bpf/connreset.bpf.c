@@ -38,7 +38,7 @@ static __always_inline bool state_change_wanted(const struct sock *sk, int oldst
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(tp_send_reset, const struct sock *sk, const struct sk_buff *skb, int reason)
 {
-	emit_reset_sent(sk, skb, sk ? sock_key_tracing((struct sock *)sk) : 0, map_rst_reason(reason));
+	emit_reset_sent(sk, skb, sk ? sock_key_tracing((struct sock *)sk) : 0, map_rst_reason(reason), true);
 	return 0;
 }
 
@@ -56,7 +56,7 @@ int BPF_PROG(tp_set_state, const struct sock *sk, int oldstate, int newstate)
 	if (sk->sk_protocol != CR_IPPROTO_TCP || !state_change_wanted(sk, oldstate, newstate) ||
 	    state_folded(sk, oldstate, newstate, true))
 		return 0;
-	emit_state(sk, sock_key_tracing((struct sock *)sk), oldstate, newstate);
+	emit_state(sk, sock_key_tracing((struct sock *)sk), oldstate, newstate, true);
 	return 0;
 }
 
@@ -94,21 +94,21 @@ int BPF_PROG(tp_send_length, struct sock *sk, int ret, int flags)
 SEC("fentry/tcp_send_active_reset")
 int BPF_PROG(fe_send_active_reset, struct sock *sk)
 {
-	emit_reset_sent(sk, NULL, sock_key_tracing(sk), CR_RST_UNAVAILABLE);
+	emit_reset_sent(sk, NULL, sock_key_tracing(sk), CR_RST_UNAVAILABLE, true);
 	return 0;
 }
 
 SEC("fentry/tcp_v4_send_reset")
 int BPF_PROG(fe_v4_send_reset, const struct sock *sk, struct sk_buff *skb)
 {
-	emit_reset_sent(sk, skb, sk ? sock_key_tracing((struct sock *)sk) : 0, CR_RST_UNAVAILABLE);
+	emit_reset_sent(sk, skb, sk ? sock_key_tracing((struct sock *)sk) : 0, CR_RST_UNAVAILABLE, true);
 	return 0;
 }
 
 SEC("fentry/tcp_v6_send_reset")
 int BPF_PROG(fe_v6_send_reset, const struct sock *sk, struct sk_buff *skb)
 {
-	emit_reset_sent(sk, skb, sk ? sock_key_tracing((struct sock *)sk) : 0, CR_RST_UNAVAILABLE);
+	emit_reset_sent(sk, skb, sk ? sock_key_tracing((struct sock *)sk) : 0, CR_RST_UNAVAILABLE, true);
 	return 0;
 }
 
@@ -135,7 +135,7 @@ int BPF_PROG(fe_set_state, struct sock *sk, int state)
 
 	if (old == state || !state_change_wanted(sk, old, state) || state_folded(sk, old, state, true))
 		return 0;
-	emit_state(sk, sock_key_tracing(sk), old, state);
+	emit_state(sk, sock_key_tracing(sk), old, state, true);
 	return 0;
 }
 
@@ -143,7 +143,7 @@ SEC("fentry/__tcp_close")
 int BPF_PROG(fe_tcp_close, struct sock *sk)
 {
 	if (!port_filtered_out(sk))
-		emit_close(sk, sock_key_tracing(sk));
+		emit_close(sk, sock_key_tracing(sk), true);
 	return 0;
 }
 
@@ -186,21 +186,21 @@ struct {
 SEC("kprobe/tcp_send_active_reset")
 int BPF_KPROBE(kp_send_active_reset, struct sock *sk)
 {
-	emit_reset_sent(sk, NULL, (__u64)sk, CR_RST_UNAVAILABLE);
+	emit_reset_sent(sk, NULL, (__u64)sk, CR_RST_UNAVAILABLE, false);
 	return 0;
 }
 
 SEC("kprobe/tcp_v4_send_reset")
 int BPF_KPROBE(kp_v4_send_reset, const struct sock *sk, struct sk_buff *skb)
 {
-	emit_reset_sent(sk, skb, (__u64)sk, CR_RST_UNAVAILABLE);
+	emit_reset_sent(sk, skb, (__u64)sk, CR_RST_UNAVAILABLE, false);
 	return 0;
 }
 
 SEC("kprobe/tcp_v6_send_reset")
 int BPF_KPROBE(kp_v6_send_reset, const struct sock *sk, struct sk_buff *skb)
 {
-	emit_reset_sent(sk, skb, (__u64)sk, CR_RST_UNAVAILABLE);
+	emit_reset_sent(sk, skb, (__u64)sk, CR_RST_UNAVAILABLE, false);
 	return 0;
 }
 
@@ -221,7 +221,7 @@ int BPF_KPROBE(kp_set_state, struct sock *sk, int state)
 
 	if (old == state || !state_change_wanted(sk, old, state) || state_folded(sk, old, state, false))
 		return 0;
-	emit_state(sk, (__u64)sk, old, state);
+	emit_state(sk, (__u64)sk, old, state, false);
 	return 0;
 }
 
@@ -229,7 +229,7 @@ SEC("kprobe/__tcp_close")
 int BPF_KPROBE(kp_tcp_close, struct sock *sk)
 {
 	if (!port_filtered_out(sk))
-		emit_close(sk, (__u64)sk);
+		emit_close(sk, (__u64)sk, false);
 	return 0;
 }
 

@@ -27,8 +27,7 @@
 
 #include "sock_read.bpf.h"
 #include "sock_store.bpf.h"
-
-const volatile bool quiet_states = false;
+#include "owner.bpf.h"
 
 /*
  * Per CPU, the socket whose RST was received last (tcp_reset() runs tcp_done() right
@@ -71,18 +70,6 @@ static __always_inline bool mark_take(__u32 which, const struct sock *sk, int st
 	if (marked_state)
 		*marked_state = m->state;
 	return true;
-}
-
-/*
- * The socket's own storage, for programs with a BTF socket pointer (btf_sk, a constant
- * per call site) on plans that key by cookie; kprobe plans have none.
- */
-static __always_inline struct sock_store *life_store(const struct sock *sk, bool btf_sk, bool create)
-{
-	if (!btf_sk || key_by_pointer)
-		return NULL;
-	return bpf_sk_storage_get(&sock_store, (struct sock *)sk, NULL,
-				  create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
 }
 
 enum { CR_LIFE_OPENED, CR_LIFE_FIN };
@@ -163,13 +150,16 @@ static __always_inline bool state_folded(const struct sock *sk, int oldstate, in
 	return folded;
 }
 
-/* Everything an RST tells, whichever probe saw it. reason: CR_RST_*. */
+/* Everything an RST tells, whichever probe saw it. reason: CR_RST_*. btf_sk: see life_store. */
 static __always_inline void emit_reset_sent(const struct sock *sk, const struct sk_buff *skb,
-					    __u64 key, __u8 reason)
+					    __u64 key, __u8 reason, bool btf_sk)
 {
-	struct cr_event *e = event_reserve(CR_EV_RESET_SENT);
+	struct cr_event *e;
 	__u32 closed_from;
 
+	if (sk && quiet_states)
+		owner_before_reset((struct sock *)sk, life_store(sk, btf_sk, false));
+	e = event_reserve(CR_EV_RESET_SENT);
 	if (!e)
 		return;
 	fill_task(e);
@@ -204,26 +194,54 @@ static __always_inline void mark_reset_received(const struct sock *sk, const str
 static __always_inline void emit_reset_received(const struct sock *sk, const struct sk_buff *skb,
 						__u64 key, bool btf_sk)
 {
-	struct cr_event *e = sock_event(CR_EV_RESET_RECEIVED, sk, key);
-	struct sock_store *st;
+	struct sock_store *st = quiet_states ? life_store(sk, btf_sk, false) : NULL;
+	struct cr_event *e;
 
+	owner_before_reset((struct sock *)sk, st);
+	e = sock_event(CR_EV_RESET_RECEIVED, sk, key);
 	if (!e)
 		return; /* no mark: the close that follows is then reported as a state change */
 	mark_reset_received(sk, e);
 	fill_rst_evidence(e, sk);
 	if (skb)
 		fill_rst_segment(e, sk, skb);
-	if (quiet_states && (st = life_store(sk, btf_sk, false))) {
+	if (st) {
 		e->opened_ns = st->opened_ns;
 		e->fin_ns = st->fin_ns;
 	}
 	event_submit(e);
 }
 
-static __always_inline void emit_state(const struct sock *sk, __u64 key, int oldstate, int newstate)
+/*
+ * A state change user space learns the task from as the socket's owner (connect(); the
+ * FIN of close()/shutdown() in the owner's own call: see task_owns_socket in
+ * src/correlate): the owner's put-off first call goes first, or is not needed any more
+ * (bpf/owner.bpf.h). connect() creates the storage, so that the first data call of the
+ * same task needs no record at all.
+ */
+static __always_inline void state_owner(const struct sock *sk, int newstate, bool btf_sk)
 {
-	struct cr_event *e = sock_event(CR_EV_STATE, sk, key);
+	bool learned = newstate == CR_TCP_SYN_SENT;
 
+	if (!quiet_states || !btf_sk || key_by_pointer)
+		return;
+	if ((newstate == CR_TCP_FIN_WAIT1 || newstate == CR_TCP_LAST_ACK) &&
+	    (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) & 2) &&
+	    !(BPF_CORE_READ(sk, __sk_common.skc_flags) &
+	      sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DEAD))))
+		learned = true;
+	if (learned)
+		owner_learned((struct sock *)sk, life_store(sk, btf_sk, newstate == CR_TCP_SYN_SENT),
+			      bpf_get_current_pid_tgid() >> 32);
+}
+
+static __always_inline void emit_state(const struct sock *sk, __u64 key, int oldstate, int newstate,
+				       bool btf_sk)
+{
+	struct cr_event *e;
+
+	state_owner(sk, newstate, btf_sk);
+	e = sock_event(CR_EV_STATE, sk, key);
 	if (!e)
 		return;
 	e->old_state = oldstate;
@@ -232,9 +250,14 @@ static __always_inline void emit_state(const struct sock *sk, __u64 key, int old
 }
 
 /* close() entry, in the closing task: the facts before the kernel drains anything */
-static __always_inline void emit_close(const struct sock *sk, __u64 key)
+static __always_inline void emit_close(const struct sock *sk, __u64 key, bool btf_sk)
 {
-	struct cr_event *e = sock_event(CR_EV_CLOSE, sk, key);
+	struct cr_event *e;
+
+	if (quiet_states)
+		owner_learned((struct sock *)sk, life_store(sk, btf_sk, false),
+			      bpf_get_current_pid_tgid() >> 32);
+	e = sock_event(CR_EV_CLOSE, sk, key);
 
 	if (!e)
 		return;

@@ -13,6 +13,7 @@
 
 #include "sock_read.bpf.h"
 #include "sock_store.bpf.h"
+#include "owner.bpf.h"
 
 #define CR_EAGAIN 11
 #define CR_EINTR 4
@@ -103,9 +104,12 @@ static __always_inline bool call_stat_update(struct call_stat *st, int ret, __u8
 	return true;
 }
 
-/* The hash path: kprobes (no BTF pointer), and tasks beyond a socket's first. */
+/*
+ * The hash path: kprobes (no BTF pointer), and tasks beyond a socket's first (sc: the
+ * socket's storage, whose put-off owner goes first; NULL on kprobe plans).
+ */
 static __always_inline void record_call_hashed(struct sock *sk, __u64 key, __u32 tgid, __u8 call,
-					       int ret, __u8 phase)
+					       int ret, __u8 phase, struct sock_store *sc)
 {
 	struct call_key k = { .cookie = key, .tgid = tgid, .call = call };
 	struct call_stat *st = bpf_map_lookup_elem(&calls, &k);
@@ -116,18 +120,21 @@ static __always_inline void record_call_hashed(struct sock *sk, __u64 key, __u32
 		call_stat_start(&init, tgid, ret, phase);
 		if (bpf_map_update_elem(&calls, &k, &init, BPF_NOEXIST))
 			count(CR_CNT_CALL_TABLE_FULL);
+		owner_learned(sk, sc, tgid);
 		emit_call(sk, key, call, ret, &init);
 		return;
 	}
-	if (call_stat_update(st, ret, phase))
+	if (call_stat_update(st, ret, phase)) {
+		owner_learned(sk, sc, tgid);
 		emit_call(sk, key, call, ret, st);
+	}
 }
 
 /* kprobes: key is the socket address (cookies are unreadable there) */
 static __always_inline void record_call(struct sock *sk, __u64 key, __u8 call, int ret)
 {
 	record_call_hashed(sk, key, bpf_get_current_pid_tgid() >> 32, call, ret,
-			   call_phase_of(call, ret));
+			   call_phase_of(call, ret), NULL);
 }
 
 /*
@@ -182,22 +189,27 @@ static __always_inline void record_call_tracing(struct sock *sk, __u8 call, int 
 	phase = call_phase_of(call, ret); /* not needed on the cache hit above */
 	sc = bpf_sk_storage_get(&sock_store, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!sc) {
-		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase);
+		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase, NULL);
 		return;
 	}
 	st = &sc->dir[call];
 	if (st->tgid == 0) {
 		call_stat_start(st, tgid, ret, phase);
+		/* quiet path: the owner's first data call is kept, not written (bpf/owner.bpf.h) */
+		if (phase == CR_PHASE_DATA && owner_defer(sc, call, ret, tgid))
+			return;
+		owner_learned(sk, sc, tgid);
 		emit_call(sk, sock_key_tracing(sk), call, ret, st);
 		return;
 	}
 	if (st->tgid != tgid) {
-		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase);
+		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase, sc);
 		return;
 	}
-	if (call_stat_update(st, ret, phase))
+	if (call_stat_update(st, ret, phase)) {
+		owner_learned(sk, sc, tgid);
 		emit_call(sk, sock_key_tracing(sk), call, ret, st);
-	else if (ret > 0) {
+	} else if (ret > 0) {
 		/* a known reader or writer in the data phase: let the next such call stop at the cache */
 		__u64 cookie = bpf_get_socket_cookie(sk);
 

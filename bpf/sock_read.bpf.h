@@ -200,13 +200,19 @@ static __always_inline void fill_from_segment(struct cr_event *e, const struct s
 		e->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
 }
 
+/*
+ * Full sockets only. The local port from inet_sport, as in fill_sock_common: the
+ * inet_sock_set_state tracepoint fires for X -> CLOSE after inet_put_port() zeroed
+ * skc_num, so with skc_num the close of every socket on the filtered LOCAL port (a
+ * server's) was filtered out.
+ */
 static __always_inline bool port_filtered_out(const struct sock *sk)
 {
 	__u16 lport, rport;
 
 	if (!filter_port)
 		return false;
-	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	return lport != filter_port && rport != filter_port;
 }

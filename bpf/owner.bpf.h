@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Quiet path step 3 (issue 14): the first recv()/send() record of a socket's owner.
+ *
+ * The first call of a task on a socket (per direction) was a record so that user space
+ * learns who owns the socket: the sender or receiver of a later RST, the task to name
+ * the pod of. A healthy connection never needs it: nginx serving a request on a new
+ * connection wrote four (each end's first recv and first send), nearly half its records.
+ * Where sockets have storage (tp_btf, fentry/fexit with cookie keys) and the quiet path
+ * is on (not trace --all), the first data call is kept in the socket's storage instead
+ * (struct owner_note) and written, with its own time, only when something needs the
+ * owner: before a reset record of the socket (sent or received), and before a record
+ * of ANOTHER task that user space learns as an owner (a call, a close(), connect()), so
+ * that the order of owners it learns stays what it was. A task user space already
+ * knows as the owner (its connect(), its close()'s FIN) needs no record at all.
+ * What user space sees for any socket with a reset is the same set of records as
+ * before, only written later; the correlator handles records out of time order.
+ * Kprobe plans have no socket storage: unchanged.
+ */
+#ifndef CONNRESET_OWNER_BPF_H
+#define CONNRESET_OWNER_BPF_H
+
+#include "sock_read.bpf.h"
+#include "sock_store.bpf.h"
+
+const volatile bool quiet_states = false;
+
+/*
+ * The socket's own storage, for programs with a BTF socket pointer (btf_sk, a constant
+ * per call site) on plans that key by cookie; kprobe plans have none. NULL also for
+ * TIME_WAIT and request sockets (the helper takes full sockets only).
+ */
+static __always_inline struct sock_store *life_store(const struct sock *sk, bool btf_sk, bool create)
+{
+	if (!btf_sk || key_by_pointer)
+		return NULL;
+	return bpf_sk_storage_get(&sock_store, (struct sock *)sk, NULL,
+				  create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+}
+
+/* Write the owner's put-off first call, as it would have been written then. */
+static __always_inline void owner_replay(struct sock *sk, struct sock_store *st)
+{
+	struct owner_note *o = &st->owner;
+	struct cr_event *e = event_reserve(CR_EV_SOCK_CALL);
+
+	if (e) {
+		e->ts_ns = o->ts_ns;
+		e->pid = o->tgid;
+		e->tid = o->tid;
+		e->cgroup = o->cgroup;
+		__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+		fill_sock_common(e, sk);
+		e->cookie = sock_key_tracing(sk);
+		e->call = o->call;
+		e->ret = o->ret;
+		e->phase = CR_PHASE_DATA;
+		e->count = 1;
+		e->bytes = o->ret > 0 ? o->ret : 0;
+		event_submit(e);
+	}
+	st->known_tgid = o->tgid;
+	o->tgid = 0;
+}
+
+/*
+ * A record that teaches user space tgid as the socket's owner is about to be reserved:
+ * a put-off first call of another task goes first (the owners' order), one of the
+ * same task is no longer needed.
+ */
+static __always_inline void owner_learned(struct sock *sk, struct sock_store *st, __u32 tgid)
+{
+	if (!quiet_states || !st)
+		return;
+	if (st->owner.tgid && st->owner.tgid != tgid)
+		owner_replay(sk, st);
+	st->owner.tgid = 0;
+	st->known_tgid = tgid;
+}
+
+/* Before a reset record of the socket: its owner must be known by then. */
+static __always_inline void owner_before_reset(struct sock *sk, struct sock_store *st)
+{
+	if (quiet_states && st && st->owner.tgid)
+		owner_replay(sk, st);
+}
+
+/*
+ * The first data call of tgid in one direction: true when its record is not needed now
+ * (user space knows the owner already, or the call is kept in the storage); false: write
+ * it (after owner_learned), because another task's call is kept already.
+ */
+static __always_inline bool owner_defer(struct sock_store *st, __u8 call, int ret, __u32 tgid)
+{
+	struct owner_note *o = &st->owner;
+	__u64 id;
+
+	if (!quiet_states)
+		return false;
+	if (st->known_tgid == tgid || o->tgid == tgid)
+		return true;
+	if (o->tgid)
+		return false;
+	id = bpf_get_current_pid_tgid();
+	o->ts_ns = bpf_ktime_get_ns();
+	o->tgid = tgid;
+	o->tid = (__u32)id;
+	o->cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	o->call = call;
+	o->ret = ret;
+	return true;
+}
+
+#endif /* CONNRESET_OWNER_BPF_H */
