@@ -167,7 +167,7 @@ static __always_inline void emit_reset_sent(const struct sock *sk, const struct 
 	if (!skb)
 		e->flags |= CR_F_ACTIVE;
 	if (sk)
-		fill_sock(e, sk, key);
+		fill_sock(e, sk, key, btf_sk);
 	if (skb)
 		fill_from_segment(e, skb);
 	/* the close this RST was announced by, left out: this record says it (old_state) */
@@ -198,7 +198,7 @@ static __always_inline void emit_reset_received(const struct sock *sk, const str
 	struct cr_event *e;
 
 	owner_before_reset((struct sock *)sk, st);
-	e = sock_event(CR_EV_RESET_RECEIVED, sk, key);
+	e = sock_event(CR_EV_RESET_RECEIVED, sk, key, btf_sk);
 	if (!e)
 		return; /* no mark: the close that follows is then reported as a state change */
 	mark_reset_received(sk, e);
@@ -226,9 +226,8 @@ static __always_inline void state_owner(const struct sock *sk, int newstate, boo
 	if (!quiet_states || !btf_sk || key_by_pointer)
 		return;
 	if ((newstate == CR_TCP_FIN_WAIT1 || newstate == CR_TCP_LAST_ACK) &&
-	    (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) & 2) &&
-	    !(BPF_CORE_READ(sk, __sk_common.skc_flags) &
-	      sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DEAD))))
+	    (BPF_CORE_READ_BITFIELD(sk, sk_shutdown) & 2) &&
+	    !(sk->__sk_common.skc_flags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DEAD))))
 		learned = true;
 	if (learned)
 		owner_learned((struct sock *)sk, life_store(sk, btf_sk, newstate == CR_TCP_SYN_SENT),
@@ -241,7 +240,7 @@ static __always_inline void emit_state(const struct sock *sk, __u64 key, int old
 	struct cr_event *e;
 
 	state_owner(sk, newstate, btf_sk);
-	e = sock_event(CR_EV_STATE, sk, key);
+	e = sock_event(CR_EV_STATE, sk, key, btf_sk);
 	if (!e)
 		return;
 	e->old_state = oldstate;
@@ -257,7 +256,7 @@ static __always_inline void emit_close(const struct sock *sk, __u64 key, bool bt
 	if (quiet_states)
 		owner_learned((struct sock *)sk, life_store(sk, btf_sk, false),
 			      bpf_get_current_pid_tgid() >> 32);
-	e = sock_event(CR_EV_CLOSE, sk, key);
+	e = sock_event(CR_EV_CLOSE, sk, key, btf_sk);
 
 	if (!e)
 		return;

@@ -50,7 +50,7 @@ static __always_inline void owner_replay(struct sock *sk, struct sock_store *st)
 		e->tid = o->tid;
 		e->cgroup = o->cgroup;
 		__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
-		fill_sock_common(e, sk);
+		fill_sock_common(e, sk, true);
 		e->cookie = sock_key_tracing(sk);
 		e->call = o->call;
 		e->ret = o->ret;

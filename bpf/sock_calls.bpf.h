@@ -47,14 +47,14 @@ static __always_inline __u8 call_phase(int ret)
 }
 
 static __always_inline void emit_call(struct sock *sk, __u64 cookie, __u8 call, int ret,
-				      const struct call_stat *st)
+				      const struct call_stat *st, bool btf)
 {
 	struct cr_event *e = event_reserve(CR_EV_SOCK_CALL);
 
 	if (!e)
 		return;
 	fill_task(e);
-	fill_sock_common(e, sk);
+	fill_sock_common(e, sk, btf);
 	e->cookie = cookie;
 	e->call = call;
 	e->ret = ret;
@@ -109,7 +109,7 @@ static __always_inline bool call_stat_update(struct call_stat *st, int ret, __u8
  * socket's storage, whose put-off owner goes first; NULL on kprobe plans).
  */
 static __always_inline void record_call_hashed(struct sock *sk, __u64 key, __u32 tgid, __u8 call,
-					       int ret, __u8 phase, struct sock_store *sc)
+					       int ret, __u8 phase, struct sock_store *sc, bool btf)
 {
 	struct call_key k = { .cookie = key, .tgid = tgid, .call = call };
 	struct call_stat *st = bpf_map_lookup_elem(&calls, &k);
@@ -121,12 +121,12 @@ static __always_inline void record_call_hashed(struct sock *sk, __u64 key, __u32
 		if (bpf_map_update_elem(&calls, &k, &init, BPF_NOEXIST))
 			count(CR_CNT_CALL_TABLE_FULL);
 		owner_learned(sk, sc, tgid);
-		emit_call(sk, key, call, ret, &init);
+		emit_call(sk, key, call, ret, &init, btf);
 		return;
 	}
 	if (call_stat_update(st, ret, phase)) {
 		owner_learned(sk, sc, tgid);
-		emit_call(sk, key, call, ret, st);
+		emit_call(sk, key, call, ret, st, btf);
 	}
 }
 
@@ -134,7 +134,7 @@ static __always_inline void record_call_hashed(struct sock *sk, __u64 key, __u32
 static __always_inline void record_call(struct sock *sk, __u64 key, __u8 call, int ret)
 {
 	record_call_hashed(sk, key, bpf_get_current_pid_tgid() >> 32, call, ret,
-			   call_phase_of(call, ret), NULL);
+			   call_phase_of(call, ret), NULL, false);
 }
 
 /*
@@ -189,7 +189,7 @@ static __always_inline void record_call_tracing(struct sock *sk, __u8 call, int 
 	phase = call_phase_of(call, ret); /* not needed on the cache hit above */
 	sc = bpf_sk_storage_get(&sock_store, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!sc) {
-		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase, NULL);
+		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase, NULL, true);
 		return;
 	}
 	st = &sc->dir[call];
@@ -199,16 +199,16 @@ static __always_inline void record_call_tracing(struct sock *sk, __u8 call, int 
 		if (phase == CR_PHASE_DATA && owner_defer(sc, call, ret, tgid))
 			return;
 		owner_learned(sk, sc, tgid);
-		emit_call(sk, sock_key_tracing(sk), call, ret, st);
+		emit_call(sk, sock_key_tracing(sk), call, ret, st, true);
 		return;
 	}
 	if (st->tgid != tgid) {
-		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase, sc);
+		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase, sc, true);
 		return;
 	}
 	if (call_stat_update(st, ret, phase)) {
 		owner_learned(sk, sc, tgid);
-		emit_call(sk, sock_key_tracing(sk), call, ret, st);
+		emit_call(sk, sock_key_tracing(sk), call, ret, st, true);
 	} else if (ret > 0) {
 		/* a known reader or writer in the data phase: let the next such call stop at the cache */
 		__u64 cookie = bpf_get_socket_cookie(sk);

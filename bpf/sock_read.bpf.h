@@ -108,25 +108,45 @@ static __always_inline __u64 sock_flag_bit(int flag)
 }
 
 /*
+ * A field of a kernel object. btf: the program holds a BTF pointer (tp_btf, fentry/fexit) and
+ * the field lies inside the pointer's own type: a plain load, which the verifier checks and
+ * the JIT emits as one instruction. Else (kprobes: the pointer is a number) a CO-RE
+ * bpf_probe_read_kernel, a helper call each. btf is a constant at every call site, so each
+ * program keeps only one of the two.
+ */
+#define CR_RD(btf, obj, field) ((btf) ? (obj)->field : BPF_CORE_READ(obj, field))
+
+/*
  * Tuple, state and netns: valid for full, request and TIME_WAIT sockets (all
  * start with sock_common). The local port of a full socket comes from
  * inet_sport: __tcp_close sets CLOSE (which unhashes and zeroes skc_num)
  * before it sends the RST.
  */
-static __always_inline void fill_sock_common(struct cr_event *e, const struct sock *sk)
+static __always_inline void fill_sock_common(struct cr_event *e, const struct sock *sk, bool btf)
 {
 	e->flags |= CR_F_HAS_SK;
-	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	e->family = CR_RD(btf, sk, __sk_common.skc_family);
+	e->state = CR_RD(btf, sk, __sk_common.skc_state);
+	e->rport = bpf_ntohs(CR_RD(btf, sk, __sk_common.skc_dport));
+	e->netns = btf ? sk->__sk_common.skc_net.net->ns.inum
+		       : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	if (e->state == CR_TCP_TIME_WAIT || e->state == CR_TCP_NEW_SYN_RECV)
-		e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	else
+		e->lport = CR_RD(btf, sk, __sk_common.skc_num);
+	else /* beyond struct sock: read, whatever the pointer */
 		e->lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	if (e->family == CR_AF_INET) {
-		bpf_core_read(e->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
-		bpf_core_read(e->raddr, 4, &sk->__sk_common.skc_daddr);
+		if (btf) {
+			*(__u32 *)e->laddr = sk->__sk_common.skc_rcv_saddr;
+			*(__u32 *)e->raddr = sk->__sk_common.skc_daddr;
+		} else {
+			bpf_core_read(e->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+			bpf_core_read(e->raddr, 4, &sk->__sk_common.skc_daddr);
+		}
+	} else if (btf) {
+		for (int i = 0; i < 4; i++) {
+			((__u32 *)e->laddr)[i] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+			((__u32 *)e->raddr)[i] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[i];
+		}
 	} else {
 		bpf_core_read(e->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		bpf_core_read(e->raddr, 16, &sk->__sk_common.skc_v6_daddr);
@@ -136,7 +156,7 @@ static __always_inline void fill_sock_common(struct cr_event *e, const struct so
 }
 
 /* Close-related facts; only for full sockets (TIME_WAIT/request socks end after sock_common). */
-static __always_inline void fill_sock_full(struct cr_event *e, const struct sock *sk)
+static __always_inline void fill_sock_full(struct cr_event *e, const struct sock *sk, bool btf)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	__u64 skflags;
@@ -144,13 +164,13 @@ static __always_inline void fill_sock_full(struct cr_event *e, const struct sock
 
 	if (e->state == CR_TCP_TIME_WAIT || e->state == CR_TCP_NEW_SYN_RECV)
 		return;
-	skflags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	skflags = CR_RD(btf, sk, __sk_common.skc_flags);
 	unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
 	/* as tcp_inq(): the FIN occupies one sequence number but is no data */
 	if (unread && (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
 		unread--;
 	e->unread = unread;
-	e->shutdown = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
+	e->shutdown = btf ? BPF_CORE_READ_BITFIELD(sk, sk_shutdown) : BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
 	if (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
 		e->flags |= CR_F_FIN_RCVD;
 	if (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DEAD)))
@@ -244,26 +264,32 @@ static __always_inline __u8 map_rst_reason(int r)
 /* The key a socket is known by in every record (see key_by_pointer). */
 static __always_inline __u64 sock_key_tracing(struct sock *sk)
 {
-	return key_by_pointer ? (__u64)sk : bpf_get_socket_cookie(sk);
+	__u64 cookie;
+
+	if (key_by_pointer)
+		return (__u64)sk;
+	/* a socket keeps its cookie once one was asked for: read it, the helper only makes it */
+	cookie = sk->__sk_common.skc_cookie.counter;
+	return cookie ? cookie : bpf_get_socket_cookie(sk);
 }
 
 /* The socket facts every socket record carries: current task, tuple, state, close facts. */
-static __always_inline void fill_sock(struct cr_event *e, const struct sock *sk, __u64 key)
+static __always_inline void fill_sock(struct cr_event *e, const struct sock *sk, __u64 key, bool btf)
 {
-	fill_sock_common(e, sk);
+	fill_sock_common(e, sk, btf);
 	e->cookie = key;
-	fill_sock_full(e, sk);
+	fill_sock_full(e, sk, btf);
 }
 
 /* A record about sk, reserved and filled; NULL when the ring buffer is full (counted). */
-static __always_inline struct cr_event *sock_event(__u8 type, const struct sock *sk, __u64 key)
+static __always_inline struct cr_event *sock_event(__u8 type, const struct sock *sk, __u64 key, bool btf)
 {
 	struct cr_event *e = event_reserve(type);
 
 	if (!e)
 		return NULL;
 	fill_task(e); /* in softirq paths current is often the other end's task: see src/correlate */
-	fill_sock(e, sk, key);
+	fill_sock(e, sk, key, btf);
 	return e;
 }
 
