@@ -218,6 +218,51 @@ TEST_F(Causes, AcceptedSocketResetFromTheWire_AgeAndFinAsWithTheStateChanges) {
   EXPECT_NEAR(*x->evidence->fin_before_send_s, 0.2, 0.15);
 }
 
+// The receiving socket's owner is known from nothing but its first recv(): an accepted socket (no
+// connect()), reset before its owner closes it, and the owner never calls again. Where the kernel's
+// quiet path keeps that first call in the socket's storage instead of writing a record
+// (bpf/owner.bpf.h), it must be written before the RST's record, or the receiver goes unnamed.
+TEST_F(Causes, ReceiverKnownOnlyFromItsFirstRecv_IsNamed) {
+  const kit::Listener l = kit::listen_loopback();
+  ASSERT_GE(l.fd, 0);
+  int read_done[2], go[2];
+  ASSERT_EQ(pipe(read_done), 0);
+  ASSERT_EQ(pipe(go), 0);
+  const pid_t server = fork();
+  ASSERT_GE(server, 0);
+  if (server == 0) {
+    kit::child_setup("cr-server");
+    close(read_done[0]);
+    close(go[1]);
+    const int fd = accept(l.fd, nullptr, nullptr);
+    if (fd < 0 || !kit::recv_exactly(fd, 5)) kit::child_exit(kit::kSetupFailed);
+    kit::signal_fd(read_done[1]);
+    (void)kit::wait_fd(go[0]);  // the client's RST has arrived: leave without another call
+    kit::child_exit(0);
+  }
+  close(read_done[1]);
+  close(go[0]);
+  const int c = kit::connect_to(l.port);
+  ASSERT_GE(c, 0);
+  close(l.fd);
+  ASSERT_TRUE(kit::send_all(c, "hello", 5));
+  ASSERT_TRUE(kit::wait_fd(read_done[0])) << "the server did not read";
+  const linger lg{1, 0};
+  ASSERT_EQ(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+  close(c);  // RST into the server's socket
+  usleep(20'000);
+  kit::signal_fd(go[1]);
+  EXPECT_EQ(kit::reap(server), 0);
+  close(read_done[0]);
+  close(go[1]);
+  const auto x = reset_on_port(l.port);
+  ASSERT_TRUE(x) << "the linger-0 close's RST was not reported";
+  EXPECT_EQ(x->reset.local.port, l.port) << "received by the accepted socket";
+  ASSERT_TRUE(x->reset.receiver) << "the accepted socket's owner, known only from its first recv()";
+  EXPECT_EQ(x->reset.receiver->pid, pid(server));
+  EXPECT_EQ(x->reset.receiver->comm, "cr-server");
+}
+
 TEST_F(Causes, BareAckToListener_IsProtocolViolation) {
   const ScenarioOutcome o = run_protocol_violation();
   const Explanation x = traced(o);
