@@ -21,6 +21,7 @@ CONNRESET_PACKAGES=(
   bpftrace python3  # scripts/bench.sh: the outside anchor, the bench driver
   linux-perf  # scripts/bench.sh --only storm: the tracer's system calls per event (perf stat)
   nginx wrk  # scripts/bench.sh: a real service on loopback (tests/bench/service_bench.py)
+  time  # scripts/bench.sh: report's own peak RSS (GNU time forks it from a small process)
   chromium  # e2e: the HTML report checked in a real (headless) browser, tests/browser/check_page.py
   # install tests (tests/install): the .deb and lintian, completion, man page, container image,
   # DaemonSet manifest and the capability/mount checks
