@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# deploy/container/Containerfile builds with podman, and its entry point works (root):
+# scripts/deploy/container/Containerfile builds with podman, and its entry point works (root):
 #   container_test.sh CONNRESET_PORTABLE
 # This machine's podman can build images but not run containers, so the image's filesystem is
 # checked instead: `podman image mount`, copied into a scratch root (a runtime creates mount
@@ -27,8 +27,8 @@ trap cleanup EXIT
 
 mkdir "$work/ctx"
 strip -o "$work/ctx/connreset-portable" "$portable" # as shipped: no debug info
-cp "$root/deploy/container/passwd" "$root/deploy/container/group" "$work/ctx/"
-podman build -q -t "$image" -f "$root/deploy/container/Containerfile" "$work/ctx" >"$work/build.log" 2>&1 ||
+cp "$root/scripts/deploy/container/passwd" "$root/scripts/deploy/container/group" "$work/ctx/"
+podman build -q -t "$image" -f "$root/scripts/deploy/container/Containerfile" "$work/ctx" >"$work/build.log" 2>&1 ||
 	{ cat "$work/build.log" >&2; fail "podman build"; }
 echo "built $image: $(podman image inspect --format '{{.Size}}' "$image") bytes"
 read -r -a entry < <(podman image inspect --format '{{range .Config.Entrypoint}}{{.}} {{end}}' "$image")

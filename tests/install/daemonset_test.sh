@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# deploy/kubernetes/connreset-daemonset.yaml asks for no more than connreset needs, and enough:
+# scripts/deploy/kubernetes/connreset-daemonset.yaml asks for no more than connreset needs, and enough:
 #   daemonset_test.sh CONNRESET [VM_KERNEL...]        (root)
 # 1. the YAML parses and has the expected shape (tests/install/manifest.py);
 # 2. `connreset <the manifest's args>` run as root with exactly the manifest's capabilities and
@@ -18,7 +18,7 @@ root=$(cd "$here/../.." && pwd)
 bin=$(realpath "$1")
 shift
 vm_kernels=("$@")
-manifest=$root/deploy/kubernetes/connreset-daemonset.yaml
+manifest=$root/scripts/deploy/kubernetes/connreset-daemonset.yaml
 fail() { echo "FAIL: $*" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/connreset-ds.XXXXXX")
 pid=""
@@ -177,7 +177,7 @@ while read -r p; do
 	esac
 	# relative to a directory handle opened by its absolute path (checked on its own line)
 	[[ $p == /* ]] || continue
-	# in the image (deploy/container/Containerfile COPYs them): the user database for --user
+	# in the image (scripts/deploy/container/Containerfile COPYs them): the user database for --user
 	[[ $p == /etc/passwd || $p == /etc/group ]] && continue
 	# optional: without it glibc uses UTC, which is what a node's log pipeline expects anyway
 	[[ $p == /etc/localtime ]] && continue

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reads deploy/kubernetes/connreset-daemonset.yaml (python3-yaml) and checks its shape; prints
+"""Reads scripts/deploy/kubernetes/connreset-daemonset.yaml (python3-yaml) and checks its shape; prints
 what the shell test needs as KEY=VALUE lines: CAPS (setpriv names), MOUNTS (container paths of
 host mounts), ARGS (the container's args, one string).
 

@@ -1,5 +1,5 @@
 # The Debian package (scripts/package.sh runs `cpack -G DEB`). Contents are the install rules of
-# packaging/install.cmake under /usr, stripped; dependencies come from dpkg-shlibdeps on the
+# scripts/package/install.cmake under /usr, stripped; dependencies come from dpkg-shlibdeps on the
 # binary (libbpf1, libelf1, zlib1g, libnl-3-200, libnl-route-3-200, libstdc++6, libc6 ...), so
 # they are the ones it really links. No maintainer scripts: the systemd unit is installed, not
 # enabled (it journals every reset of the host; `systemctl enable --now connreset-record`).
@@ -23,11 +23,11 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 # Debian wants /usr/share/doc/<package>/copyright and a changelog in every binary package.
 set(CONNRESET_DOC_DIR ${CMAKE_INSTALL_DATADIR}/doc/connreset)
-install(FILES ${CMAKE_SOURCE_DIR}/packaging/debian/copyright DESTINATION ${CONNRESET_DOC_DIR})
+install(FILES ${CMAKE_SOURCE_DIR}/scripts/package/debian/copyright DESTINATION ${CONNRESET_DOC_DIR})
 add_custom_command(
   OUTPUT ${CMAKE_BINARY_DIR}/changelog.Debian.gz
-  COMMAND ${GZIP} -9nc ${CMAKE_SOURCE_DIR}/packaging/debian/changelog > ${CMAKE_BINARY_DIR}/changelog.Debian.gz
-  DEPENDS ${CMAKE_SOURCE_DIR}/packaging/debian/changelog
+  COMMAND ${GZIP} -9nc ${CMAKE_SOURCE_DIR}/scripts/package/debian/changelog > ${CMAKE_BINARY_DIR}/changelog.Debian.gz
+  DEPENDS ${CMAKE_SOURCE_DIR}/scripts/package/debian/changelog
   COMMENT "Compressing the Debian changelog")
 add_custom_target(connreset_changelog ALL DEPENDS ${CMAKE_BINARY_DIR}/changelog.Debian.gz)
 install(FILES ${CMAKE_BINARY_DIR}/changelog.Debian.gz DESTINATION ${CONNRESET_DOC_DIR})
