@@ -86,14 +86,12 @@ ScenarioOutcome run_write_after_peer_close() {
   return run_pair(
       o,
       [](int fd, int) {
-        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
         // A plain close() races the peer's ACK of our FIN: if the ACK is processed while
         // close() still holds the socket lock (loopback, a slow VM), the orphan stays a
         // full FIN_WAIT2 socket and answers the late data with TCP_ABORT_ON_DATA
         // (data_after_close) instead. Closing in FIN_WAIT2 turns it into a TIME_WAIT
         // mini socket inside close() itself, every time.
-        if (shutdown(fd, SHUT_WR) != 0) child_exit(kSetupFailed);
-        if (!wait_tcp_state(fd, tcp::kFinWait2)) child_exit(kSetupFailed);
+        read_head_then_half_close(fd);
         close(fd);
         usleep(300'000);
         child_exit(0);
@@ -132,9 +130,7 @@ ScenarioOutcome run_fin_wait2_abort() {
   return run_pair(
       o,
       [](int fd, int) {
-        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
-        if (shutdown(fd, SHUT_WR) != 0) child_exit(kSetupFailed);
-        if (!wait_tcp_state(fd, tcp::kFinWait2)) child_exit(kSetupFailed);
+        read_head_then_half_close(fd);
         const int linger2 = -1;  // do not wait for the peer's FIN at all
         if (setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &linger2, sizeof(linger2)) != 0) child_exit(kSetupFailed);
         close(fd);

@@ -13,6 +13,7 @@
 #include <ctime>
 
 #include "common/names.h"
+#include "decode/event.h"
 
 namespace connreset::kit {
 
@@ -91,6 +92,12 @@ bool wait_tcp_state(int fd, uint8_t state) {
     usleep(1000);
   }
   return false;
+}
+
+void read_head_then_half_close(int fd) {
+  if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+  if (shutdown(fd, SHUT_WR) != 0) child_exit(kSetupFailed);
+  if (!wait_tcp_state(fd, tcp::kFinWait2)) child_exit(kSetupFailed);
 }
 
 int connect_to(uint16_t port) {

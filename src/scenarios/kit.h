@@ -29,6 +29,9 @@ bool recv_exactly(int fd, size_t len);
 [[noreturn]] void read_to_end_and_exit(int fd);  // exit 0 on EOF, errno otherwise
 bool wait_unread(int fd, int want);
 bool wait_tcp_state(int fd, uint8_t state);
+// Server side: reads the request head, shutdown(SHUT_WR), waits for the peer's ACK (FIN_WAIT2);
+// exits the child with kSetupFailed if any step fails.
+void read_head_then_half_close(int fd);
 int connect_to(uint16_t port);  // fd, or -errno
 // The client of every unread-data scenario: sends the request head plus
 // kUnreadScenarioBytes the server will never read, then reads to the end.

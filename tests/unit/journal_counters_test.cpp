@@ -46,25 +46,31 @@ TEST(JournalCounters, StatesFoldedRoundTrips_OlderPayloadsReadAsNone) {
   EXPECT_FALSE(journal::decode_totals(std::span(payload).first(20)));
 }
 
-TEST(JournalCounters, ReportSumsStatesFoldedOfEveryHost_OldJournalsCountZero) {
+// One journal per host, each with one event and the given Counters payload; the report of all.
+report::Report report_of_hosts(const std::vector<std::span<const std::byte>>& counters) {
   TempDir tmp;
   const Conn c{11, ep(8080), ep(40000)};
   const std::vector<Event> events{state(1 * kMs, c, task(7, "srv"), tcp::kSynRecv, tcp::kEstablished)};
-  // host a: a current journal; host b: one of a recorder before states_folded (24-byte counters)
-  std::filesystem::create_directories(tmp.file("a"));
-  std::filesystem::create_directories(tmp.file("b"));
-  write_file(tmp.file("a/") + journal::file_name(1),
-             with_counters(journal_bytes(test_meta("host-a"), events),
-                           journal::encode_totals({10, 1, 0, 40})));
-  const auto v1 = journal::encode_totals({20, 2, 0, 0});
-  write_file(tmp.file("b/") + journal::file_name(1),
-             with_counters(journal_bytes(test_meta("host-b"), events),
-                           std::span(v1).first(journal::kTotalsSizeV1)));
-
-  const auto set = report::open_journals({tmp.file("a"), tmp.file("b")});
-  ASSERT_EQ(set.files_read, 2u);
-  const report::Report rep = report::build_report(set, report::ReportOptions{});
+  std::vector<std::string> dirs;
+  for (size_t i = 0; i < counters.size(); ++i) {
+    const std::string host = "host-" + std::to_string(i);
+    dirs.push_back(tmp.file(host));
+    std::filesystem::create_directories(dirs.back());
+    write_file(dirs.back() + "/" + journal::file_name(1),
+               with_counters(journal_bytes(test_meta(host), events), counters[i]));
+  }
+  const auto set = report::open_journals(dirs);
+  EXPECT_EQ(set.files_read, counters.size());
+  report::Report rep = report::build_report(set, report::ReportOptions{});
   EXPECT_EQ(rep.replay.decode_errors, 0u);
+  return rep;
+}
+
+TEST(JournalCounters, ReportSumsStatesFoldedOfEveryHost_OldJournalsCountZero) {
+  // a current journal, and one of a recorder before states_folded (24-byte counters)
+  const auto now = journal::encode_totals({10, 1, 0, 40});
+  const auto v1 = journal::encode_totals({20, 2, 0, 0});
+  const report::Report rep = report_of_hosts({now, std::span(v1).first(journal::kTotalsSizeV1)});
   EXPECT_EQ(rep.stats.events, 30u);
   EXPECT_EQ(rep.stats.lost, 3u);
   EXPECT_EQ(rep.stats.states_folded, 40u);
@@ -72,26 +78,10 @@ TEST(JournalCounters, ReportSumsStatesFoldedOfEveryHost_OldJournalsCountZero) {
 
 // close_unmatched the same way: summed over hosts, 0 from a journal written before it (32 bytes)
 TEST(JournalCounters, ReportSumsCloseUnmatched_JournalsBeforeItCountZero) {
-  TempDir tmp;
-  const Conn c{11, ep(8080), ep(40000)};
-  const std::vector<Event> events{state(1 * kMs, c, task(7, "srv"), tcp::kSynRecv, tcp::kEstablished)};
-  std::filesystem::create_directories(tmp.file("a"));
-  std::filesystem::create_directories(tmp.file("b"));
-  std::filesystem::create_directories(tmp.file("c"));
-  write_file(tmp.file("a/") + journal::file_name(1),
-             with_counters(journal_bytes(test_meta("host-a"), events),
-                           journal::encode_totals({10, 0, 0, 4, 3})));
-  write_file(tmp.file("b/") + journal::file_name(1),
-             with_counters(journal_bytes(test_meta("host-b"), events),
-                           journal::encode_totals({10, 0, 0, 5, 4})));
+  const auto a = journal::encode_totals({10, 0, 0, 4, 3});
+  const auto b = journal::encode_totals({10, 0, 0, 5, 4});
   const auto v2 = journal::encode_totals({10, 0, 0, 6, 99});  // the 99 is cut off below
-  write_file(tmp.file("c/") + journal::file_name(1),
-             with_counters(journal_bytes(test_meta("host-c"), events),
-                           std::span(v2).first(journal::kTotalsSizeV2)));
-  const auto set = report::open_journals({tmp.file("a"), tmp.file("b"), tmp.file("c")});
-  ASSERT_EQ(set.files_read, 3u);
-  const report::Report rep = report::build_report(set, report::ReportOptions{});
-  EXPECT_EQ(rep.replay.decode_errors, 0u);
+  const report::Report rep = report_of_hosts({a, b, std::span(v2).first(journal::kTotalsSizeV2)});
   EXPECT_EQ(rep.stats.events, 30u);
   EXPECT_EQ(rep.stats.states_folded, 15u);
   EXPECT_EQ(rep.stats.close_unmatched, 7u);
