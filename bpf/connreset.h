@@ -106,6 +106,8 @@ enum cr_phase {
 #define CR_F_FIN_RCVD 0x10 /* SOCK_DONE: the peer's FIN was received */
 #define CR_F_HAS_SK   0x20 /* a socket was involved (not a no-socket reply) */
 #define CR_F_TW       0x40 /* the socket was a TIME_WAIT mini socket */
+#define CR_F_CLOSES   0x80 /* RESET_SENT: tcp_done() follows this active RST; its X -> CLOSE
+                              is left out (quiet path): the socket closes here */
 
 /* cr_event.evidence: which RESET_RECEIVED evidence fields hold values */
 #define CR_EVD_SOCK   0x01 /* unacked, srtt_us, retrans, bytes_*: read from the tcp_sock */

@@ -17,7 +17,11 @@
  *    tcp_done(), so the RESET_RECEIVED record (state X) already says the socket closed;
  *  - X -> CLOSE that announces an RST: __tcp_close() with unread data sets CLOSE and sends
  *    the RST right after, in the same call on the same CPU; the RESET_SENT record carries
- *    X (old_state) and says the socket closed.
+ *    X (old_state) and says the socket closed;
+ *  - X -> CLOSE right after an active RST from X: tcp_abort() (SOCK_DESTROY, ss -K), the
+ *    keepalive and orphan FIN_WAIT2 timers and tcp_out_of_resources() send the RST, then
+ *    tcp_done() sets CLOSE, in the same call on the same CPU; the RESET_SENT record says
+ *    so (CR_F_CLOSES) and user space closes the socket there.
  * A reset storm connection is 5 records instead of 7; an orderly close of an accepted
  * connection 2 state records fewer. Each record costs the workload's CPU a ring-buffer
  * slot, the task's comm and cgroup and the socket's fields, and user space its decoding.
@@ -31,12 +35,13 @@
 
 /*
  * Per CPU, the socket whose RST was received last (tcp_reset() runs tcp_done() right
- * after the probe, on the same CPU, in the same call) and the socket whose close was left
- * out for the RST that follows it. One slot each per CPU, no key per socket: bounded, and
+ * after the probe, on the same CPU, in the same call), the socket whose close was left
+ * out for the RST that follows it, and the socket whose active RST announces its close
+ * (tcp_done() right after it). One slot each per CPU, no key per socket: bounded, and
  * nothing to evict. The state and a time bound guard against a stale slot meeting a new
  * socket at a freed one's address.
  */
-enum { CR_MARK_RST_RECEIVED = 0, CR_MARK_CLOSE = 1, CR_MARKS = 2 };
+enum { CR_MARK_RST_RECEIVED = 0, CR_MARK_CLOSE = 1, CR_MARK_RST_SENT = 2, CR_MARKS = 3 };
 
 struct sock_mark {
 	__u64 sk;
@@ -139,7 +144,8 @@ static __always_inline bool state_folded(const struct sock *sk, int oldstate, in
 	} else if (oldstate == CR_TCP_ESTABLISHED && newstate == CR_TCP_CLOSE_WAIT) {
 		folded = life_note(sk, btf_sk, CR_LIFE_FIN);
 	} else if (newstate == CR_TCP_CLOSE) {
-		folded = mark_take(CR_MARK_RST_RECEIVED, sk, oldstate, NULL);
+		folded = mark_take(CR_MARK_RST_RECEIVED, sk, oldstate, NULL) ||
+			 mark_take(CR_MARK_RST_SENT, sk, oldstate, NULL);
 		if (!folded && close_announces_rst(sk, oldstate)) {
 			mark_close(sk, oldstate);
 			folded = true;
@@ -148,6 +154,29 @@ static __always_inline bool state_folded(const struct sock *sk, int oldstate, in
 	if (folded)
 		count(CR_CNT_STATES_FOLDED);
 	return folded;
+}
+
+/*
+ * Every caller of tcp_send_active_reset() on a socket that is not closed yet (tcp_abort, the
+ * keepalive and FIN_WAIT2 timers, tcp_out_of_resources, MPTCP subflow resets) calls
+ * tcp_done() right after it; __tcp_close and tcp_disconnect set CLOSE before they send.
+ */
+static __always_inline bool rst_closes_after(__u8 state)
+{
+	return state != CR_TCP_CLOSE && state != CR_TCP_LISTEN && state != CR_TCP_SYN_SENT &&
+	       state != CR_TCP_TIME_WAIT && state != CR_TCP_NEW_SYN_RECV && state != 0;
+}
+
+static __always_inline void mark_rst_sent(const struct sock *sk, struct cr_event *e)
+{
+	struct sock_mark *m = mark_slot(CR_MARK_RST_SENT);
+
+	if (!m)
+		return; /* no mark: the close is reported as a state change, and e does not say it */
+	m->sk = (__u64)sk;
+	m->ts_ns = e->ts_ns;
+	m->state = e->state;
+	e->flags |= CR_F_CLOSES;
 }
 
 /* Everything an RST tells, whichever probe saw it. reason: CR_RST_*. btf_sk: see life_store. */
@@ -173,6 +202,9 @@ static __always_inline void emit_reset_sent(const struct sock *sk, const struct 
 	/* the close this RST was announced by, left out: this record says it (old_state) */
 	else if (sk && quiet_states && mark_take(CR_MARK_CLOSE, sk, -1, &closed_from))
 		e->old_state = closed_from;
+	/* an active RST from an open socket: tcp_done() follows, its X -> CLOSE is left out */
+	else if (sk && quiet_states && rst_closes_after(e->state))
+		mark_rst_sent(sk, e);
 	event_submit(e);
 }
 

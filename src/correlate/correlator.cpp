@@ -355,6 +355,13 @@ void Correlator::on_reset_sent(const Event& ev) {
     }
     s.state = ev.state;
     prev_state = s.prev_state;
+    // An active RST that tcp_done() follows (tcp_abort, the keepalive/FIN_WAIT2 timers, out
+    // of memory), its close left out by the kernel's quiet path: closed from here, after it.
+    if (ev.closes_after && ev.state != tcp::kClose) {
+      s.prev_state = ev.state;
+      s.state = tcp::kClose;
+      mark_closed(s, ev.ts_ns);
+    }
     if (task_owns_socket(ev)) {  // close() with unread data / SO_LINGER 0
       learn_owner(s, ev.task);
       set_close(s, ev);

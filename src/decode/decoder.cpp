@@ -101,6 +101,7 @@ bool Decoder::decode(std::span<const std::byte> raw, Event& ev, DecodeError* err
   ev.task_exiting = r.flags & CR_F_EXITING;
   ev.orphan = r.flags & CR_F_ORPHAN;
   ev.fin_received = r.flags & CR_F_FIN_RCVD;
+  ev.closes_after = r.flags & CR_F_CLOSES;
   ev.shutdown = r.shutdown;
   ev.seg_flags = r.seg_flags;
   ev.unread = r.unread;
@@ -155,7 +156,7 @@ void Decoder::encode(const Event& ev, std::span<std::byte, kRecordSize> out) {
       (ev.active ? CR_F_ACTIVE : 0) | (ev.has_socket ? CR_F_HAS_SK : 0) |
       (ev.timewait ? CR_F_TW : 0) | (ev.linger_on ? CR_F_LINGER : 0) |
       (ev.task_exiting ? CR_F_EXITING : 0) | (ev.orphan ? CR_F_ORPHAN : 0) |
-      (ev.fin_received ? CR_F_FIN_RCVD : 0));
+      (ev.fin_received ? CR_F_FIN_RCVD : 0) | (ev.closes_after ? CR_F_CLOSES : 0));
   r.shutdown = ev.shutdown;
   r.seg_flags = ev.seg_flags;
   r.unread = ev.unread;

@@ -92,6 +92,8 @@ struct Event {
   bool task_exiting = false;    // PF_EXITING: killed, crashed or exit()ing
   bool orphan = false;          // SOCK_DEAD: no file refers to the socket any more
   bool fin_received = false;    // SOCK_DONE
+  bool closes_after = false;    // ResetSent: tcp_done() follows this active RST and the kernel
+                                // left that X -> CLOSE out (its quiet path): closed here
   uint8_t shutdown = 0;         // sk_shutdown bits
   uint8_t seg_flags = 0;        // flags of the segment an RST answered
   uint32_t unread = 0;          // tcp_inq at the event

@@ -490,6 +490,37 @@ TEST_F(CorrelatorTest, ResetSentWithItsCloseFolded_ClosesTheSocketAndKeepsThePre
   }
 }
 
+// An active RST that tcp_done() follows (ss -K, a keepalive timeout): the kernel's quiet path
+// leaves out the X -> CLOSE after it and the RESET_SENT record says so (closes_after). The case
+// is the same as with the state change: the sender's previous state is the one before the RST,
+// the socket counts as closed and expires, and a close arriving anyway changes nothing.
+TEST_F(CorrelatorTest, ResetSentBeforeItsCloseFolded_SameCaseAsWithTheStateChange) {
+  opts.closed_grace_ns = 100 * kMs;
+  opts.settle_ns = 10 * kMs;
+  const TaskRef killer = task(5000, "ss");
+  for (const int form : {0, 1, 2}) {  // folded; the state change (trace --all); both
+    out.resets.clear();
+    Correlator c(opts, out);
+    c.on_event(state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent));
+    c.on_event(state(1 * kMs + 10, client_sock, client, tcp::kSynSent, tcp::kEstablished));
+    Event sent = base(EventType::ResetSent, 2 * kMs, client_sock, killer);
+    sent.reason = RstReason::TcpState;
+    sent.active = true;
+    sent.state = tcp::kEstablished;
+    sent.closes_after = form != 1;
+    c.on_event(sent);
+    if (form != 0) c.on_event(state(2 * kMs + 10, client_sock, killer, tcp::kEstablished, tcp::kClose));
+    c.tick(50 * kMs);
+    ASSERT_EQ(out.resets.size(), 1u) << "form " << form;
+    EXPECT_EQ(out.resets[0].sender_prev_state, tcp::kSynSent) << "form " << form;
+    ASSERT_TRUE(out.resets[0].sender) << "form " << form;
+    EXPECT_EQ(out.resets[0].sender->pid, client.pid) << "form " << form;
+    EXPECT_EQ(c.stats().sockets_tracked, 1u) << "form " << form;
+    c.tick(200 * kMs);
+    EXPECT_EQ(c.stats().sockets_tracked, 0u) << "closed and expired, form " << form;
+  }
+}
+
 // The quiet path keeps an accepted connection's set-up and the peer's FIN in the socket's
 // storage and puts them on the RESET_RECEIVED record: the remote-peer evidence (age, FIN before
 // the RST) is the same as from the state changes themselves.
