@@ -6,7 +6,7 @@
 # 127.0.0.1 under wrk, keep-alive and a connection per request). See README "Performance".
 #   sudo scripts/bench.sh [--quick] [--json] [--report-only] [--report-before BINARY]
 #                         [--only storm [--before BINARY]] [--focus LIST [--before BINARY]]
-#                         [--reps N] [--duration S] [--no-bpftrace]
+#                         [--reps N] [--duration S] [--no-bpftrace] [--text]
 # --quick: one short repetition of everything (< 2 minutes; scripts/test.sh runs it).
 # --report-only: only `report` at scale (a storm recorded to ~1 GB, then report text/JSON/HTML
 # and 8 hosts merged); --report-before BINARY: the same runs with another build, resets compared.
@@ -15,6 +15,7 @@
 # --before BINARY: trace and record of that build too, interleaved with this one's.
 # --focus storm,nginx-close (storm, churn, recv, nginx, nginx-close, nginx-keepalive): only those
 # pinned throughput rows, records per operation and the kernel's time per operation (bpf_stats).
+# --text: `trace -o text` (the human output) as a variant of its own beside trace --json.
 # Builds into $CONNRESET_BUILD (default build/) like the other scripts.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -24,12 +25,12 @@ args=()
 while [ $# -gt 0 ]; do
   a=$1; shift
   case "$a" in
-    --quick|--json|--report-only|--no-bpftrace) args+=("$a") ;;
+    --quick|--json|--report-only|--no-bpftrace|--text) args+=("$a") ;;
     --report-before|--before) [ $# -gt 0 ] || die "$a needs a connreset binary"; args+=("$a" "$(realpath "$1")"); shift ;;
     --only) [ "${1:-}" = storm ] || die "--only: expected storm"; args+=("$a" "$1"); shift ;;
     --focus|--reps|--duration) [ $# -gt 0 ] || die "$a needs a value"; args+=("$a" "$1"); shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown option $a (expected --quick, --json, --report-only, --report-before BINARY, --only storm, --focus LIST, --before BINARY, --reps N, --duration S, --no-bpftrace)" ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $a (expected --quick, --json, --report-only, --report-before BINARY, --only storm, --focus LIST, --before BINARY, --reps N, --duration S, --no-bpftrace, --text)" ;;
   esac
 done
 

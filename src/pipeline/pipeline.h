@@ -54,6 +54,7 @@ class Pipeline : private CorrelatorOutput {
   void attach_workloads(Explanation& x);
 
   Decoder decoder_;
+  Event scratch_;  // on_record's decoded event; sinks and the correlator copy what they keep
   Correlator correlator_;
   Filter filter_;
   std::vector<Sink*> sinks_;

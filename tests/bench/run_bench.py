@@ -159,6 +159,8 @@ class Tracer:
     def command(variant, args, tmpdir):
         if variant == "trace":
             return [args.connreset, "trace", "--json"] + args.trace_args
+        if variant == "text":  # trace's human output (--text): the other sink a storm writes
+            return [args.connreset, "trace", "-o", "text"] + args.trace_args
         if variant == "record":
             Tracer.journals += 1
             journal = os.path.join(tmpdir, f"journal-{Tracer.journals}")
@@ -169,7 +171,7 @@ class Tracer:
         raise ValueError(variant)
 
     def ready(self):
-        if self.variant.startswith("trace"):
+        if self.variant.startswith(("trace", "text")):
             return os.path.getsize(self.out_path) > 0  # the meta line: written after attach
         if self.variant == "bpftrace":
             with open(self.out_path) as f:
@@ -227,7 +229,7 @@ def parse_tracer_output(variant, out, err):
         totals = [int(x.replace(",", "")) for x in re.findall(r"([\d,]+) in total", err)]
         res["lost"] = max(totals) if totals else (0 if m else None)
         return res
-    if variant == "trace":
+    if variant in ("trace", "text"):
         for line in reversed(out.splitlines()):
             if '"type":"stats"' in line.replace(" ", ""):
                 try:
@@ -238,6 +240,11 @@ def parse_tracer_output(variant, out, err):
                 except ValueError:
                     pass
                 break
+        if res["events"] is None:  # text output's last line: "..., N events, M lost"
+            m = re.search(r"([\d,]+) events, ([\d,]+) lost", out)
+            if m:
+                res["events"] = int(m.group(1).replace(",", ""))
+                res["lost"] = int(m.group(2).replace(",", ""))
         if res["lost"] is None:  # text output: "lost N" / "N ... lost"
             m = re.search(r"lost\D{0,20}(\d[\d,]*)", out + err)
             if m:
@@ -748,6 +755,8 @@ def main():
                     "nginx-keepalive): only their pinned throughput rows and kernel cost per operation "
                     "(bpf_stats), with --before's build interleaved, for a short quiet window")
     ap.add_argument("--no-bpftrace", action="store_true", help="leave the bpftrace anchor out")
+    ap.add_argument("--text", action="store_true",
+                    help="also `trace -o text` (variant text), the human output, beside trace --json")
     args = ap.parse_args()
     args.builds = {"before": args.before} if args.before else {}
 
@@ -759,6 +768,9 @@ def main():
 
     help_text = subprocess.run([args.connreset, "--help"], capture_output=True, text=True).stdout
     variants = ["none", "trace"]
+    if args.text:
+        variants.append("text")
+        VARIANTS.insert(VARIANTS.index("trace") + 1, "text")
     if re.search(r"^\s+record\s", help_text, re.M):
         variants.append("record")
     else:
@@ -775,7 +787,7 @@ def main():
         for i, path in enumerate(args.before.split(",")):
             name = "before" if i == 0 else f"before{i + 1}"
             args.builds[name] = os.path.abspath(path)
-            for v in ("trace", "record"):
+            for v in ("trace", "text", "record"):
                 if v in variants:
                     variants.append(f"{v}@{name}")
                     VARIANTS.append(f"{v}@{name}")
@@ -785,7 +797,7 @@ def main():
         t0 = time.monotonic()
         if args.only == "storm":
             from storm_bench import storm_section, print_storm_section
-            tracers = [v for v in ("trace", "record") if v in variants]
+            tracers = [v for v in ("trace", "text", "record") if v in variants]
             storm_variants = ["none"] + [f"{v}@before" for v in tracers if args.before] + tracers
             doc = storm_section(args, tmpdir, measure, WORKLOADS[2], storm_variants,
                                 args.reps or (1 if quick else 4), args.duration or (1.0 if quick else 3.0),
