@@ -54,6 +54,8 @@ class RecordObserver : public EventObserver {
  public:
   RecordObserver(journal::Recorder& rec, metrics::MetricsSink* m) : rec_(rec), metrics_(m) {}
   void event(const Event& ev, std::span<const std::byte> raw) override { rec_.event(ev, raw); }
+  void raw_event(std::span<const std::byte> raw, uint32_t netns) override { rec_.raw_event(raw, netns); }
+  bool wants_decoded() const override { return false; }
   void counters(const RunStats& st) override {
     rec_.counters(st);
     if (metrics_) metrics_->counters(st);

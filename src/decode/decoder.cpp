@@ -41,6 +41,24 @@ Endpoint endpoint(uint8_t family, const unsigned char (&addr)[16], uint16_t port
   return e;
 }
 
+// The one place the enums' ranges are checked: decode() and check() cannot disagree.
+std::string range_error(unsigned type, unsigned family, unsigned reason, unsigned call, unsigned phase) {
+  if (type < CR_EV_RESET_SENT || type > CR_EV_CLOSE) return "unknown record type " + std::to_string(type);
+  if (family != 0 && family != 2 && family != 10) return "unknown address family " + std::to_string(family);
+  if (reason > CR_RST_OTHER || call > CR_CALL_SEND || phase > CR_PHASE_ERROR) {
+    return "field out of range (reason/call/phase)";
+  }
+  return "";
+}
+
+// A field of the record at its offset, by value (the ring's bytes need no alignment).
+template <class T>
+T field_at(std::span<const std::byte> raw, size_t offset) {
+  T v;
+  std::memcpy(&v, raw.data() + offset, sizeof(v));
+  return v;
+}
+
 void assign_comm(std::string& out, const char (&comm)[CR_COMM_LEN]) {
   out.assign(comm, strnlen(comm, CR_COMM_LEN));  // reuses out's memory
 }
@@ -70,14 +88,8 @@ bool Decoder::decode(std::span<const std::byte> raw, Event& ev, DecodeError* err
     return fail("record of " + std::to_string(raw.size()) + " bytes, expected " +
                 std::to_string(sizeof(cr_event)));
   }
-  if (r.type < CR_EV_RESET_SENT || r.type > CR_EV_CLOSE) {
-    return fail("unknown record type " + std::to_string(r.type));
-  }
-  if (r.family != 0 && r.family != 2 && r.family != 10) {
-    return fail("unknown address family " + std::to_string(r.family));
-  }
-  if (r.reason > CR_RST_OTHER || r.call > CR_CALL_SEND || r.phase > CR_PHASE_ERROR) {
-    return fail("field out of range (reason/call/phase)");
+  if (std::string why = range_error(r.type, r.family, r.reason, r.call, r.phase); !why.empty()) {
+    return fail(std::move(why));
   }
 
   // every field is set (ev may hold the previous event: report decodes into one slot per host)
@@ -131,6 +143,22 @@ bool Decoder::decode(std::span<const std::byte> raw, Event& ev, DecodeError* err
   ev.evidence.fin_ns = lifecycle ? r.fin_ns : 0;
   ev.count = lifecycle ? 0 : r.count;
   ev.bytes = lifecycle ? 0 : r.bytes;
+  return true;
+}
+
+bool Decoder::check(std::span<const std::byte> raw, uint32_t* netns, DecodeError* error) {
+  if (raw.size() != sizeof(cr_event)) {
+    if (error) error->message = "record of " + std::to_string(raw.size()) + " bytes: decode() it";
+    return false;
+  }
+#define CR_FIELD(name) field_at<decltype(cr_event::name)>(raw, offsetof(cr_event, name))
+  std::string why = range_error(CR_FIELD(type), CR_FIELD(family), CR_FIELD(reason), CR_FIELD(call), CR_FIELD(phase));
+  if (!why.empty()) {
+    if (error) error->message = std::move(why);
+    return false;
+  }
+  if (netns) *netns = CR_FIELD(netns);
+#undef CR_FIELD
   return true;
 }
 

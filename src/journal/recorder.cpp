@@ -39,6 +39,18 @@ void Recorder::event(const Event& ev, std::span<const std::byte> raw) {
     Decoder::encode(ev, encoded);
     raw = encoded;
   }
+  append_event(raw);
+}
+
+void Recorder::raw_event(std::span<const std::byte> raw, uint32_t netns) {
+  if (netns_ && netns != *netns_) {
+    ++events_skipped_;
+    return;
+  }
+  append_event(raw);
+}
+
+void Recorder::append_event(std::span<const std::byte> raw) {
   if (!error_.empty()) return;
   try {
     writer_.append(RecordKind::Event, raw);

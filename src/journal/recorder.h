@@ -23,6 +23,9 @@ class Recorder : public EventObserver, public Sink {
   // today's decoder ignores survives for tomorrow's report; an event without
   // one (not from the kernel) is encoded.
   void event(const Event& ev, std::span<const std::byte> raw) override;
+  // The same for a record of this build's size that Decoder::check() accepted: no Event built.
+  void raw_event(std::span<const std::byte> raw, uint32_t netns) override;
+  bool wants_decoded() const override { return false; }
   void counters(const RunStats& stats) override;
   void flush() override;  // the batch of one ring-buffer poll, in one write()
   bool wants_explanations() const override { return false; }  // it journals raw events
@@ -34,6 +37,7 @@ class Recorder : public EventObserver, public Sink {
   const std::string& error() const { return error_; }
 
  private:
+  void append_event(std::span<const std::byte> raw);
   Writer& writer_;
   std::optional<uint32_t> netns_;
   KernelTotals last_totals_;

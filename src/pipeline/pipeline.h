@@ -20,6 +20,11 @@ class EventObserver {
  public:
   virtual ~EventObserver() = default;
   virtual void event(const Event& ev, std::span<const std::byte> raw) = 0;
+  // true: event() wants the decoded Event. false: when nothing correlates (no sink wants
+  // explanations), a kernel record of this build's size that Decoder::check() accepts goes
+  // to raw_event() undecoded instead (record without --json/--metrics).
+  virtual bool wants_decoded() const { return true; }
+  virtual void raw_event(std::span<const std::byte> /*raw*/, uint32_t /*netns*/) {}
   virtual void counters(const RunStats&) {}
 };
 

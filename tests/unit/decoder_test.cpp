@@ -212,6 +212,55 @@ TEST(Decoder, RejectsUnknownTypeAndFamily) {
   EXPECT_FALSE(Decoder().decode(bytes, &err));
 }
 
+// record's raw path (Decoder::check) accepts exactly what decode() accepts, and reads the
+// same network namespace: every value of each checked byte, on a valid record.
+TEST(Decoder, CheckAgreesWithDecodeOnEveryValueOfTheCheckedFields) {
+  cr_event base{};
+  base.type = CR_EV_STATE;
+  base.family = 2;
+  base.netns = 4026532245u;
+  const auto try_one = [](const cr_event& r) {
+    const auto raw = std::as_bytes(std::span(&r, 1));
+    uint32_t netns = 0;
+    DecodeError check_err, decode_err;
+    const bool checked = Decoder::check(raw, &netns, &check_err);
+    const auto ev = Decoder().decode(raw, &decode_err);
+    EXPECT_EQ(checked, ev.has_value()) << decode_err.message << " / " << check_err.message;
+    if (checked && ev) {
+      EXPECT_EQ(netns, ev->netns);
+    }
+    if (!checked && !ev) {
+      EXPECT_EQ(check_err.message, decode_err.message);
+    }
+    return checked;
+  };
+  ASSERT_TRUE(try_one(base));
+  size_t accepted = 0;
+  for (unsigned v = 0; v < 256; ++v) {
+    cr_event r = base;
+    r.type = static_cast<decltype(r.type)>(v);
+    accepted += try_one(r);
+    r = base;
+    r.family = static_cast<decltype(r.family)>(v);
+    accepted += try_one(r);
+    r = base;
+    r.reason = static_cast<decltype(r.reason)>(v);
+    accepted += try_one(r);
+    r = base;
+    r.call = static_cast<decltype(r.call)>(v);
+    accepted += try_one(r);
+    r = base;
+    r.phase = static_cast<decltype(r.phase)>(v);
+    accepted += try_one(r);
+  }
+  EXPECT_GT(accepted, 5u);
+  EXPECT_LT(accepted, 5u * 256);
+  // another size is never checked, only decoded (v1 journals, a truncated record)
+  std::array<std::byte, Decoder::kRecordSizeV1> v1{};
+  EXPECT_FALSE(Decoder::check(v1, nullptr, nullptr));
+  EXPECT_FALSE(Decoder::check(std::as_bytes(std::span(&base, 1)).first(100), nullptr, nullptr));
+}
+
 TEST(Decoder, CommWithoutTerminatorIsCutAt16) {
   cr_event r{};
   r.type = CR_EV_STATE;

@@ -116,6 +116,67 @@ TEST(JournalRaw, PipelineHandsTheRawRecordToItsObserver) {
   EXPECT_TRUE(keep.last.empty());
 }
 
+// An observer that takes raw records (record's journal), behind a pipeline that correlates
+// nothing: valid records of this build's size reach it undecoded with their netns, a record
+// the decoder would reject is counted and warned about and never reaches it, and a record of
+// another size is decoded as before.
+TEST(JournalRaw, PipelineHandsCheckedRecordsUndecodedToARawObserver) {
+  struct Raw : EventObserver {
+    std::vector<std::byte> last;
+    uint32_t netns = 0;
+    size_t raw = 0, decoded = 0;
+    bool wants_decoded() const override { return false; }
+    void event(const Event&, std::span<const std::byte>) override { ++decoded; }
+    void raw_event(std::span<const std::byte> bytes, uint32_t ns) override {
+      last.assign(bytes.begin(), bytes.end());
+      netns = ns;
+      ++raw;
+    }
+  } obs;
+  struct Quiet : CollectingSink {
+    bool wants_explanations() const override { return false; }
+  } sink;
+  Pipeline p(CorrelatorOptions{}, Filter{}, {&sink});
+  p.observe(&obs);
+  ASSERT_FALSE(p.correlating());
+  cr_event r = record_with_ignored_bytes();
+  r.netns = 4026532245u;
+  const auto raw = std::as_bytes(std::span(&r, 1));
+  p.on_record(raw);
+  EXPECT_EQ(obs.raw, 1u);
+  EXPECT_EQ(obs.decoded, 0u);
+  EXPECT_EQ(obs.netns, 4026532245u);
+  EXPECT_EQ(obs.last, std::vector<std::byte>(raw.begin(), raw.end()));
+  cr_event bad = r;
+  bad.family = 3;
+  p.on_record(std::as_bytes(std::span(&bad, 1)));
+  EXPECT_EQ(obs.raw, 1u);
+  EXPECT_EQ(p.stats().decode_errors, 1u);
+  const std::vector<std::string> warned = sink.warnings();
+  ASSERT_EQ(warned.size(), 1u);
+  EXPECT_NE(warned[0].find("unknown address family 3"), std::string::npos) << warned[0];
+  p.on_record(raw.first(Decoder::kRecordSizeV1));  // a v1-sized record: decoded, then observed
+  EXPECT_EQ(obs.decoded, 1u);
+  EXPECT_EQ(obs.raw, 1u);
+
+  // record --netns: the raw path filters by the record's namespace as event() does
+  TempDir tmp;
+  journal::Writer w({.dir = tmp.file("j")});
+  w.open(test_meta());
+  journal::Recorder rec(w, 4026532245u);
+  cr_event other = r;
+  other.netns = 1;
+  rec.raw_event(raw, r.netns);
+  rec.raw_event(std::as_bytes(std::span(&other, 1)), other.netns);
+  EXPECT_EQ(rec.events_written(), 1u);
+  EXPECT_EQ(rec.events_skipped(), 1u);
+  const std::string path = w.current_path();
+  w.close();
+  const Payloads got = event_payloads(path);
+  ASSERT_EQ(got.events.size(), 1u);
+  EXPECT_EQ(got.events[0], std::vector<std::byte>(raw.begin(), raw.end()));
+}
+
 // `record` without --json or --metrics: its only sinks are the journal and stderr warnings,
 // neither reads explanations, so the pipeline only decodes and journals (Sink::
 // wants_explanations; correlating for nobody was most of record's CPU in a storm). The journal
