@@ -5,7 +5,7 @@
 # throughput, memory with many open connections; a real service (nginx from Debian on
 # 127.0.0.1 under wrk, keep-alive and a connection per request). See README "Performance".
 #   sudo scripts/bench.sh [--quick] [--json] [--report-only] [--report-before BINARY]
-#                         [--only storm [--before BINARY]] [--focus LIST [--before BINARY]]
+#                         [--only storm [--before BINARY]] [--focus LIST [--before BINARY[,BINARY...]]]
 #                         [--reps N] [--duration S] [--no-bpftrace] [--text]
 # --quick: one short repetition of everything (< 2 minutes; scripts/test.sh runs it).
 # --report-only: only `report` at scale (a storm recorded to ~1 GB, then report text/JSON/HTML
@@ -26,7 +26,13 @@ while [ $# -gt 0 ]; do
   a=$1; shift
   case "$a" in
     --quick|--json|--report-only|--no-bpftrace|--text) args+=("$a") ;;
-    --report-before|--before) [ $# -gt 0 ] || die "$a needs a connreset binary"; args+=("$a" "$(realpath "$1")"); shift ;;
+    --report-before|--before)
+      [ $# -gt 0 ] || die "$a needs a connreset binary"
+      # --before A,B (with --focus) names several builds: resolve each, keep the commas
+      resolved=""
+      IFS=, read -ra builds <<<"$1"
+      for b in "${builds[@]}"; do resolved+="${resolved:+,}$(realpath "$b")"; done
+      args+=("$a" "$resolved"); shift ;;
     --only) [ "${1:-}" = storm ] || die "--only: expected storm"; args+=("$a" "$1"); shift ;;
     --focus|--reps|--duration) [ $# -gt 0 ] || die "$a needs a value"; args+=("$a" "$1"); shift ;;
     -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
