@@ -236,22 +236,15 @@ TEST(Decoder, CheckAgreesWithDecodeOnEveryValueOfTheCheckedFields) {
   };
   ASSERT_TRUE(try_one(base));
   size_t accepted = 0;
-  for (unsigned v = 0; v < 256; ++v) {
+  // base with one checked field set to v
+  auto with = [&](auto cr_event::*field, unsigned v) {
     cr_event r = base;
-    r.type = static_cast<decltype(r.type)>(v);
-    accepted += try_one(r);
-    r = base;
-    r.family = static_cast<decltype(r.family)>(v);
-    accepted += try_one(r);
-    r = base;
-    r.reason = static_cast<decltype(r.reason)>(v);
-    accepted += try_one(r);
-    r = base;
-    r.call = static_cast<decltype(r.call)>(v);
-    accepted += try_one(r);
-    r = base;
-    r.phase = static_cast<decltype(r.phase)>(v);
-    accepted += try_one(r);
+    r.*field = static_cast<std::remove_reference_t<decltype(r.*field)>>(v);
+    return try_one(r);
+  };
+  for (unsigned v = 0; v < 256; ++v) {
+    accepted += with(&cr_event::type, v) + with(&cr_event::family, v) + with(&cr_event::reason, v) +
+                with(&cr_event::call, v) + with(&cr_event::phase, v);
   }
   EXPECT_GT(accepted, 5u);
   EXPECT_LT(accepted, 5u * 256);
