@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <memory>
 
@@ -25,11 +26,20 @@ std::vector<std::string> list_dir(const std::string& dir, bool dirs_only) {
   return out;
 }
 
+// Wider than any file system clock's tick that matters here (jiffies at HZ=100 are 10 ms).
+constexpr int64_t kRacyWindowNs = 100'000'000;
+
 // A directory's mtime changes when an entry is added or removed: one stat() per miss.
 int64_t mtime_ns(const std::string& dir) {
   struct stat st {};
   if (stat(dir.c_str(), &st) != 0) return -1;
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+int64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 std::string parent_of(const std::string& dir) {
@@ -74,7 +84,14 @@ bool PodLogIndex::parse_container_log(const std::string& entry, std::string* con
 void PodLogIndex::rescan(uint64_t now_ns) {
   const int64_t pods_mtime = mtime_ns(pods_dir_), containers_mtime = mtime_ns(containers_dir_);
   const bool changed = pods_mtime != pods_mtime_ns_ || containers_mtime != containers_mtime_ns_;
-  if (!changed && last_scan_ns_ && now_ns - *last_scan_ns_ < min_rescan_ns_) return;
+  if (!changed && !racy_ && last_scan_ns_ && now_ns - *last_scan_ns_ < min_rescan_ns_) return;
+  // read the clock after the mtimes: an mtime within a tick of it may hide an entry
+  // added after the stat() in the same tick
+  const int64_t scan_ns = realtime_ns();
+  auto recent = [scan_ns](int64_t mtime) {
+    return mtime >= 0 && scan_ns - mtime < kRacyWindowNs && mtime - scan_ns < kRacyWindowNs;
+  };
+  racy_ = recent(pods_mtime) || recent(containers_mtime);
   last_scan_ns_ = now_ns;
   pods_mtime_ns_ = pods_mtime;
   containers_mtime_ns_ = containers_mtime;
