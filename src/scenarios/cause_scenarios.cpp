@@ -1,6 +1,8 @@
 // One scenario per cause in the catalog, built from real sockets.
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -8,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "decode/event.h"
 #include "scenarios/kit.h"
@@ -428,13 +432,84 @@ ScenarioOutcome run_ignored_reset() {
       });
 }
 
+namespace {
+
+// Sends until data waits unsent behind a full receive window of a peer that reads nothing
+// (nothing in flight, bytes unsent). A FIN that close() queues then cannot leave, so no ACK
+// or FIN from the peer can move the socket past FIN_WAIT1 before close() checks the orphan
+// limit: an ACK of the FIN taken from the backlog inside close() makes it FIN_WAIT2 and
+// then TIME_WAIT, a clean close that never reaches tcp_check_oom(). Runs in a child.
+bool fill_peer_window(int fd) {
+  static char chunk[65536];
+  for (int round = 0; round < 5000; ++round) {
+    while (send(fd, chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    usleep(1000);
+    tcp_info info{};
+    socklen_t len = sizeof(info);
+    int unsent = 0;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return false;
+    if (ioctl(fd, SIOCOUTQNSD, &unsent) != 0) return false;
+    if (info.tcpi_unacked == 0 && unsent > 0) return true;
+  }
+  return false;
+}
+
+int tcp_state_of(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof(info);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
+  return info.tcpi_state;
+}
+
+// The kernel reads the orphan count it compares with tcp_max_orphans from a cache: on
+// 5.14+ tcp_orphan_cache, refreshed by a DEFERRABLE 100 ms timer (it waits while its CPU
+// idles, so no fixed sleep is enough); 5.10 reads the per-cpu counter's approximate total
+// first. Nothing shows that cache, but a close shows what it holds: close connections of
+// our own until the kernel resets one for memory. From then on the cache holds >= 1 for as
+// long as the long-lived orphan exists, so the scenario's close is checked against a limit
+// the kernel is known to apply. Returns the number of canaries closed, 0 when none was
+// reset; the clean ones' peers go to `clean_peers` (closed later).
+int close_canaries_until_reset(std::vector<int>& clean_peers) {
+  Listener l = listen_loopback();
+  if (l.fd < 0) return 0;
+  int tries = 0;
+  while (tries < 100) {
+    const int peer = connect_to(l.port);
+    if (peer < 0) break;
+    const int canary = accept(l.fd, nullptr, nullptr);
+    if (canary < 0) {
+      close(peer);
+      break;
+    }
+    ++tries;
+    close(canary);
+    // close() sends the FIN before it checks the limit, so a reset canary's peer gets FIN
+    // then RST: recv() says EOF either way; the state tells (CLOSE_WAIT, or CLOSE after the RST)
+    for (int ms = 0; ms < 1000 && tcp_state_of(peer) == tcp::kEstablished; ++ms) usleep(1000);
+    for (int ms = 0; ms < 100 && tcp_state_of(peer) == tcp::kCloseWait; ++ms) usleep(1000);
+    if (tcp_state_of(peer) == tcp::kClose) {
+      close(peer);
+      close(l.fd);
+      return tries;
+    }
+    clean_peers.push_back(peer);  // closed only after the limit is restored: no reset of its own
+    usleep(20'000);
+  }
+  close(l.fd);
+  return 0;
+}
+
+}  // namespace
+
 ScenarioOutcome run_orphan_memory_pressure(const std::function<void()>& limit_orphans,
                                            const std::function<void()>& restore) {
   ScenarioOutcome o = outcome("orphan_memory_pressure",
                               "with net.ipv4.tcp_max_orphans = 0, a clean close becomes an RST",
                               Cause::OrphanMemoryPressure);
-  // tcp_too_many_orphans() compares a cached orphan count (refreshed every 100 ms)
-  // with the limit: first leave one long-lived orphan (FIN_WAIT2, TCP_LINGER2 120 s).
+  // tcp_too_many_orphans() compares the orphan count with the limit: first leave one
+  // long-lived orphan (FIN_WAIT2, TCP_LINGER2 120 s).
   int holder_done[2];
   if (pipe(holder_done) != 0) {
     o.error = "pipe";
@@ -445,8 +520,12 @@ ScenarioOutcome run_orphan_memory_pressure(const std::function<void()>& limit_or
   if (orphaner == 0) {
     child_setup("cr-orphaner");
     const int fd = accept(l.fd, nullptr, nullptr);
+    // Half-close and wait for the peer's ACK first: closed in FIN_WAIT2 the orphan has no
+    // FIN left to retransmit, so no retransmission timer can check it against the limit
+    // (tcp_out_of_resources) and kill it once the limit is 0.
+    if (shutdown(fd, SHUT_WR) != 0 || !wait_tcp_state(fd, tcp::kFinWait2)) child_exit(kSetupFailed);
     const int linger2 = 120;
-    setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &linger2, sizeof(linger2));
+    if (setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &linger2, sizeof(linger2)) != 0) child_exit(kSetupFailed);
     close(fd);
     child_exit(0);
   }
@@ -459,22 +538,46 @@ ScenarioOutcome run_orphan_memory_pressure(const std::function<void()>& limit_or
     child_exit(0);
   }
   close(l.fd);
-  reap(orphaner);
-  usleep(300'000);  // the orphan counter cache sees it
-  limit_orphans();
-  o = run_pair(
-      o,
-      [](int fd, int) {
-        if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
-        close(fd);
-        child_exit(0);
-      },
-      plain_client);
+  const int orphaner_code = reap(orphaner);
+  std::vector<int> canary_peers;
+  int canaries = 0;
+  if (orphaner_code == 0) {
+    limit_orphans();
+    canaries = close_canaries_until_reset(canary_peers);
+  }
+  if (orphaner_code != 0) {
+    o.error = "the long-lived orphan: " + result_of(orphaner_code);
+  } else if (canaries == 0) {
+    o.error = "the kernel reset none of " + std::to_string(canary_peers.size()) +
+              " canary closes for orphan memory: it does not apply tcp_max_orphans = 0";
+  } else {
+    o = run_pair(
+        o,
+        [](int fd, int) {
+          if (!recv_exactly(fd, kRequestHead)) child_exit(kSetupFailed);
+          if (!fill_peer_window(fd)) child_exit(kSetupFailed);
+          close(fd);  // no unread data, no linger: a clean close, in FIN_WAIT1
+          child_exit(0);
+        },
+        [](uint16_t port) {
+          const int fd = connect_to(port);
+          if (fd < 0 || !send_filler(fd, kRequestHead)) child_exit(kSetupFailed);
+          // reads nothing (the server's data fills the window) and never closes first: the
+          // server's RST ends the connection; closing a reset socket sends nothing
+          if (!wait_tcp_state(fd, tcp::kClose)) child_exit(ETIMEDOUT);
+          int err = 0;
+          socklen_t len = sizeof(err);
+          getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+          child_exit(err);
+        });
+  }
   restore();
+  for (const int fd : canary_peers) close(fd);
   signal_fd(holder_done[1]);
   reap(holder);
   close(holder_done[0]);
   close(holder_done[1]);
+  o.notes = "canary closes until the kernel applied the limit: " + std::to_string(canaries);
   return o;
 }
 

@@ -29,6 +29,7 @@ struct ScenarioOutcome {
   uint32_t server_netns = 0;  // set by scenarios that use namespaces of their own
   uint32_t client_netns = 0;
   std::string error;          // set when the scenario itself failed to run
+  std::string notes;          // how the scenario made its case certain, for failure messages
   bool ok() const { return error.empty(); }
 };
 
