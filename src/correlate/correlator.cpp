@@ -229,6 +229,11 @@ void Correlator::on_event(const Event& ev) {
 
 // ---- RST pairing ------------------------------------------------------------
 
+namespace {
+// a listening socket's answer to a segment of no connection it has (see fold_listener_reset)
+bool from_listener(const Event& e) { return e.has_socket && !e.active && e.state == tcp::kListen; }
+}  // namespace
+
 size_t Correlator::TupleKeyHash::operator()(const TupleKey& k) const noexcept {
   const EndpointHash h;
   return h(k.local) * 31 + h(k.remote);
@@ -291,6 +296,7 @@ void Correlator::unindex_pending(PendingIt it) {
 
 Correlator::PendingIt Correlator::erase_pending(PendingIt it) {
   unindex_pending(it);
+  if (it->c.sent) index_remove(sent_on_tuple_, TupleKey{it->c.sent->local, it->c.sent->remote}, it);
   // a retired generation lives as long as a pending reset names it
   for (const uint64_t gen : {it->sent_gen, it->received_gen}) {
     if (gen && !pending_by_gen_.count(gen)) retired_.erase(gen);
@@ -402,6 +408,44 @@ void Correlator::on_reset_sent(const Event& ev) {
     c.sender_prev_state = prev_state;
     c.ts_ns = std::min(c.ts_ns, ev.ts_ns);
   });
+  index_add(sent_on_tuple_, TupleKey{ev.local, ev.remote}, p);
+  fold_listener_reset(p);
+}
+
+// Once close() (unread data, SO_LINGER 0) or an abort unhashes a connection's socket, its
+// peer's segments still in flight - a delayed ACK, more data - find the listener on that port,
+// which answers each with its own RST. On loopback that RST can even reach the peer before the
+// socket's own (the unhash comes before the send in __tcp_close). One reset, told by the socket
+// that caused it: the listener's folds into it, handing over the receiver it reached, if any.
+void Correlator::fold_listener_reset(PendingIt p) {
+  const Event& s = *p->c.sent;
+  if (!s.has_socket) return;
+  const bool listener = from_listener(s);
+  PendingIt other = pending_.end();
+  auto [b, e] = sent_on_tuple_.equal_range(TupleKey{s.local, s.remote});
+  for (auto i = b; i != e; ++i) {
+    const Pending& q = *i->second;
+    const Event& o = *q.c.sent;
+    if (i->second == p || !o.has_socket || from_listener(o) == listener || o.netns != s.netns) continue;
+    if (abs_diff(o.ts_ns, s.ts_ns) > options_.pair_window_ns) continue;
+    if (p->c.received && q.c.received) continue;  // each reached a receiver: two resets
+    if (other == pending_.end() || q.seq < other->seq) other = i->second;
+  }
+  if (other == pending_.end()) return;
+  const PendingIt keep = listener ? other : p;
+  const PendingIt drop = listener ? p : other;
+  if (drop->c.received) {
+    // keep takes the receiver before drop goes, so a retired generation it names stays alive
+    update_pending(keep, [&](Pending& pd) {
+      pd.c.received = drop->c.received;
+      pd.received_gen = drop->received_gen;
+      for (const Observation& o : drop->c.observed) {
+        if (o.on_receiver) pd.c.observed.push_back(o);
+      }
+      pd.c.ts_ns = std::min(pd.c.ts_ns, drop->c.ts_ns);
+    });
+  }
+  erase_pending(drop);
 }
 
 void Correlator::on_reset_received(const Event& ev) {
@@ -508,7 +552,8 @@ void Correlator::on_sock_call(const Event& ev) {
       it->last_ns = ev.ts_ns;
     }
     // both ends known and the application has seen the error: nothing more to wait for
-    if (on_receiver && p.c.sent && ev.phase == Phase::Error) p.deadline_ns = 0;
+    // (not a listener's RST: the socket's own, which it folds into, may still be on its way)
+    if (on_receiver && p.c.sent && !from_listener(*p.c.sent) && ev.phase == Phase::Error) p.deadline_ns = 0;
   }
 }
 

@@ -142,6 +142,7 @@ class Correlator {
   void mark_closed(Socket& s, uint64_t ts_ns);  // closed_ns, the closed table, final findings
   void on_sock_call(const Event& ev);
   PendingIt match_pending(const Event& ev, bool want_sent);
+  void fold_listener_reset(PendingIt p);
   PendingIt open_pending(ResetCase c, uint64_t ts);
   PendingIt erase_pending(PendingIt it);
   // The only way to change a pending case's sides (sent/received): unindexes it,
@@ -191,6 +192,9 @@ class Correlator {
   GenIndex pending_by_gen_;       // either side's socket generation
   TupleIndex awaiting_sent_;      // received only
   TupleIndex awaiting_received_;  // sent only
+  // Every case with a sent side, by its (local, remote). A case gets its sent side once and
+  // keeps it, so this entry is added there and removed with the case, not at every update.
+  TupleIndex sent_on_tuple_;
   uint64_t pending_seq_ = 0;
   // Earlier generations of a reused key that pending resets still refer to, by generation.
   // At most two per pending case (its two sides): bounded by max_pending.

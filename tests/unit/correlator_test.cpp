@@ -77,6 +77,61 @@ TEST_F(CorrelatorTest, SendBeforeReceive_PairsTheSameWay) {
   EXPECT_EQ(out.resets[0].receiver->pid, client.pid);
 }
 
+// close() with unread data unhashes the socket before its RST goes out: the client's segment
+// in flight meets the listener, whose RST can reach the client first (seen in a 6.12 guest).
+// One reset, blamed on the close, with the client as its receiver - in either order.
+TEST_F(CorrelatorTest, ListenersRstForAJustClosedConnection_FoldsIntoTheClosersReset) {
+  const Conn listener{33, ep(18081), ep(46252)};
+  const TaskRef softirq = task(0, "swapper/1");
+  for (const bool listener_first : {true, false}) {
+    SCOPED_TRACE(listener_first ? "the listener's RST reaches the client" : "the socket's RST reaches the client");
+    Collect got;
+    Correlator c(opts, got);
+    std::vector<Event> events = {state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent),
+                                 call(2 * kMs, server_sock, server, Call::Recv, Phase::Data, 100)};
+    if (listener_first) {
+      events.push_back(rst_received(10 * kMs, client_sock, softirq));
+      events.push_back(listener_reply(10 * kMs + 100, listener, softirq));
+      events.push_back(call(10 * kMs + 200, client_sock, client, Call::Recv, Phase::Error, -ECONNRESET));
+      events.push_back(abort_on_close(10 * kMs + 300, server_sock, server, 20000));
+    } else {
+      events.push_back(rst_received(10 * kMs, client_sock, server));
+      events.push_back(abort_on_close(10 * kMs + 100, server_sock, server, 20000));
+      events.push_back(call(10 * kMs + 200, client_sock, client, Call::Recv, Phase::Error, -ECONNRESET));
+      events.push_back(listener_reply(11 * kMs, listener, softirq));
+    }
+    feed(c, events);
+    c.tick(10 * kMs + 200 + 1);  // the client's error alone does not end the listener's case
+    c.flush();
+    ASSERT_EQ(got.resets.size(), 1u);
+    const ResetCase& r = got.resets[0];
+    EXPECT_EQ(classify(r), Cause::UnreadDataAtClose);
+    ASSERT_TRUE(r.sender);
+    EXPECT_EQ(r.sender->pid, server.pid);
+    ASSERT_TRUE(r.receiver);
+    EXPECT_EQ(r.receiver->pid, client.pid);
+    ASSERT_EQ(r.observed.size(), 1u);
+    EXPECT_EQ(r.observed[0].result(), "ECONNRESET");
+    EXPECT_EQ(explain(r).unread_bytes, 20000u);
+  }
+}
+
+// Without a socket of its own resetting the connection, a listener's RST is a reset of its own.
+TEST_F(CorrelatorTest, ListenersRstAlone_StaysItsOwnReset) {
+  const Conn listener{33, ep(18081), ep(46252)};
+  Correlator c(opts, out);
+  feed(c, {
+              call(2 * kMs, client_sock, client, Call::Recv, Phase::Data, 40),
+              rst_received(10 * kMs, client_sock, client),
+              listener_reply(10 * kMs + 100, listener, client),
+              abort_on_close(10 * kMs + opts.pair_window_ns + 2 * kMs, server_sock, server, 5),
+          });
+  c.flush();
+  ASSERT_EQ(out.resets.size(), 2u) << "a close outside the pair window is another reset";
+  EXPECT_EQ(classify(out.resets[0]), Cause::ProtocolViolation);
+  EXPECT_TRUE(out.resets[0].receiver);
+}
+
 // A storm: every reset of the settle window is pending at once, both ends
 // arriving in opposite orders. Each must pair with its own mirror, and the
 // client's ECONNRESET must land on its own case only.

@@ -86,6 +86,15 @@ inline Event rst_received(uint64_t ts, const Conn& c, const TaskRef& current_tas
   return e;
 }
 
+// A listening socket answering a non-SYN segment of a connection it does not have (its
+// accepted socket is gone): tcp_rcv_state_process in LISTEN; TCP_FLAGS on 6.10+.
+inline Event listener_reply(uint64_t ts, const Conn& listener, const TaskRef& current_task) {
+  Event e = base(EventType::ResetSent, ts, listener, current_task);
+  e.state = tcp::kListen;
+  e.reason = RstReason::TcpFlags;
+  return e;
+}
+
 // RST answering a segment no socket wants; tuple from the segment, seen from the RST sender
 inline Event no_socket_reply(uint64_t ts, Endpoint local, Endpoint remote, uint8_t seg_flags,
                              const TaskRef& current_task, uint32_t netns = kNetns) {
