@@ -34,11 +34,11 @@ bool connection_ended(int err) {
   }
 }
 
-std::string result_name(Phase phase, int32_t ret) {
-  if (phase == Phase::Eof) return "EOF";
-  if (phase == Phase::Error) return errno_name(-ret);
-  return "data";
-}
+// What a call that ended the connection returned, as kept per call track: 0 for EOF
+// (recv() == 0), else the errno; its name for people is end_name().
+int end_code(Phase phase, int32_t ret) { return phase == Phase::Eof ? 0 : -ret; }
+
+std::string end_name(int code) { return code == 0 ? "EOF" : errno_name(code); }
 
 }  // namespace
 
@@ -668,16 +668,15 @@ void Correlator::track_call(Socket& s, const Event& ev) {
   auto it = std::find_if(calls.begin(), calls.end(), [&](const CallTrack& t) {
     return t.pid == ev.task.pid && t.call == ev.call;
   });
-  const std::string result = result_name(ev.phase, ev.ret);
+  const int result = end_code(ev.phase, ev.ret);
   if (it == calls.end()) {
     if (calls.size() >= kMaxCallTracks) return;  // bounded; findings are per owner
-    CallTrack t;
+    CallTrack& t = calls.emplace_back();
     t.pid = ev.task.pid;
     t.call = ev.call;
     t.end = result;
     t.end_ns = ev.ts_ns;
     t.after_error = ev.phase == Phase::Error;
-    calls.push_back(t);
     it = calls.end() - 1;
     // the first return of the end is the program learning of it; only later calls ignore it
     if (ev.count <= 1) return;
@@ -691,21 +690,20 @@ void Correlator::track_call(Socket& s, const Event& ev) {
     const bool reset_ignored = t.after_error && after >= 1 && ev.count >= options_.loop_threshold;
     const bool loop = after + 1 >= options_.loop_threshold;
     if (!reset_ignored && !loop) return;
-    Finding f;
+    t.finding = std::make_unique<Finding>();
+    Finding& f = *t.finding;
     f.kind = t.after_error ? "ignored_reset" : "recv_loop_after_end";
     f.task = ev.task;
     f.netns = s.netns;
     f.local = s.local;
     f.remote = s.remote;
     f.call = call_name(ev.call);
-    f.result = result;
-    f.after = t.end;
+    f.after = end_name(t.end);
     f.first_ns = t.end_ns;
-    t.finding = f;
   }
   t.finding->count = std::max(t.finding->count, after);
   t.finding->last_ns = ev.ts_ns;
-  t.finding->result = result;
+  t.finding->result = end_name(result);
   if (t.reported_count == 0) {
     t.reported_count = t.finding->count;
     ++stats_.findings;

@@ -1,7 +1,5 @@
 #include "report/timeline_store.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -9,19 +7,6 @@
 namespace connreset::report {
 namespace {
 enum : uint8_t { kHasSocket = 1, kLinger = 2, kExiting = 4 };
-}
-
-ZeroedMemory::ZeroedMemory(size_t bytes) : n_(bytes) {
-  void* m = mmap(nullptr, n_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (m == MAP_FAILED) throw std::bad_alloc();
-  // 2 MiB pages where transparent huge pages are "madvise": 512 times fewer page faults
-  // filling the ring (they were a tenth of a text report's time); harmless where refused
-  madvise(m, n_, MADV_HUGEPAGE);
-  p_ = m;
-}
-
-ZeroedMemory::~ZeroedMemory() {
-  if (p_) munmap(p_, n_);
 }
 
 TimelineStore::TimelineStore(size_t capacity)

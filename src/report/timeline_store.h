@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/zeroed_memory.h"
 #include "decode/event.h"
 
 namespace connreset::report {
@@ -14,27 +15,6 @@ namespace connreset::report {
 // A ring of the last `capacity` events in a compact form, chained per socket
 // cookie: memory is fixed whatever the journal's size, and a connection's
 // history reaches back `capacity` events of the whole merged stream.
-// Zero-filled anonymous memory, unmapped with the object: pages cost nothing until
-// touched, huge pages where the kernel offers them (far fewer faults than a heap
-// allocation the size of a table, which also writes every byte of it once).
-class ZeroedMemory {
- public:
-  ZeroedMemory() = default;
-  explicit ZeroedMemory(size_t bytes);  // throws std::bad_alloc
-  ~ZeroedMemory();
-  ZeroedMemory(ZeroedMemory&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
-  ZeroedMemory& operator=(ZeroedMemory&& o) noexcept {
-    std::swap(p_, o.p_);
-    std::swap(n_, o.n_);
-    return *this;
-  }
-  void* get() const { return p_; }
-
- private:
-  void* p_ = nullptr;
-  size_t n_ = 0;
-};
-
 class TimelineStore {
  public:
   explicit TimelineStore(size_t capacity);
