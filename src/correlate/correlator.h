@@ -148,12 +148,18 @@ class Correlator {
   void fold_listener_reset(PendingIt p);
   PendingIt open_pending(ResetCase c, uint64_t ts);
   PendingIt erase_pending(PendingIt it);
-  // The only way to change a pending case's sides (sent/received): unindexes it,
-  // applies fn(Pending&), reindexes it, so the three indexes cannot go stale.
+  // The only way to change a pending case's sides (sent/received): applies fn(Pending&) and
+  // moves the case's index entries to what its new sides call for, so the indexes cannot go stale.
   template <class F>
   void update_pending(PendingIt it, F&& fn);
-  template <class F>
-  void for_each_index_entry(PendingIt it, F&& f);
+  // The index entries a case's sides call for, in one place so that adding and removing them
+  // cannot disagree.
+  struct IndexEntries {
+    std::array<uint64_t, 2> gens{};  // in pending_by_gen_ (0: none)
+    std::optional<TupleKey> awaiting_sent;      // received only
+    std::optional<TupleKey> awaiting_received;  // sent only
+  };
+  static IndexEntries index_entries(const Pending& p);
   void index_pending(PendingIt it);
   void unindex_pending(PendingIt it);
   void finish(Pending& p);
