@@ -132,7 +132,7 @@ struct cr_event {
 	 */
 	union {
 		unsigned long long count;     /* SOCK_CALL: calls in the current phase so far */
-		unsigned long long opened_ns; /* RESET_RECEIVED: SYN_RECV -> ESTABLISHED (accepted) */
+		unsigned long long opened_ns; /* RESET_RECEIVED: SYN_RECV -> ESTABLISHED (accepted) or connect() */
 	};
 	union {
 		unsigned long long bytes;  /* SOCK_CALL: bytes this record's call moved (data phase) */

@@ -4,6 +4,8 @@
  * (issue 14): unless every change is wanted (trace --all, quiet_states off), the state
  * changes of healthy connections that tell user space nothing another record does not
  * carry are left out, each counted (CR_CNT_STATES_FOLDED):
+ *  - CLOSE -> SYN_SENT (connect()): kept in the socket's storage with its task and time,
+ *    written later only when a reset or another task's record needs it (bpf/owner.bpf.h);
  *  - SYN_SENT -> ESTABLISHED: the connect() was already seen (SYN_SENT);
  *  - FIN_WAIT1 -> FIN_WAIT2: our FIN was acknowledged; the FIN (FIN_WAIT1, with the
  *    closing task) and the close (FIN_WAIT2 -> CLOSE) are both kept;
@@ -139,6 +141,8 @@ static __always_inline bool state_folded(const struct sock *sk, int oldstate, in
 	if ((oldstate == CR_TCP_SYN_SENT && newstate == CR_TCP_ESTABLISHED) ||
 	    (oldstate == CR_TCP_FIN_WAIT1 && newstate == CR_TCP_FIN_WAIT2)) {
 		folded = true;
+	} else if (oldstate == CR_TCP_CLOSE && newstate == CR_TCP_SYN_SENT) {
+		folded = btf_sk && !key_by_pointer && owner_defer_connect((struct sock *)sk);
 	} else if (oldstate == CR_TCP_SYN_RECV && newstate == CR_TCP_ESTABLISHED) {
 		folded = life_note(sk, btf_sk, CR_LIFE_OPENED);
 	} else if (oldstate == CR_TCP_ESTABLISHED && newstate == CR_TCP_CLOSE_WAIT) {

@@ -16,6 +16,13 @@
  * What user space sees for any socket with a reset is the same set of records as
  * before, only written later; the correlator handles records out of time order.
  * Kprobe plans have no socket storage: unchanged.
+ *
+ * connect() is kept the same way (CR_NOTE_CONNECT): its record (CLOSE -> SYN_SENT in the
+ * connecting task) only told user space the owner and the connection's start, and a
+ * healthy client's own FIN or close() tells the owner again. The start goes to the
+ * storage (opened_ns, carried by RESET_RECEIVED); the record is written, as it would have
+ * been, before a reset record of the socket or another task's owner record, and not at
+ * all when the connecting task's own later record makes it known.
  */
 #ifndef CONNRESET_OWNER_BPF_H
 #define CONNRESET_OWNER_BPF_H
@@ -24,6 +31,9 @@
 #include "sock_store.bpf.h"
 
 const volatile bool quiet_states = false;
+
+/* owner_note.call of a put-off connect(): not an enum cr_call, never leaves the kernel */
+#define CR_NOTE_CONNECT 0xff
 
 /*
  * The socket's own storage, for programs with a BTF socket pointer (btf_sk, a constant
@@ -42,7 +52,8 @@ static __always_inline struct sock_store *life_store(const struct sock *sk, bool
 static __always_inline void owner_replay(struct sock *sk, struct sock_store *st)
 {
 	struct owner_note *o = &st->owner;
-	struct cr_event *e = event_reserve(CR_EV_SOCK_CALL);
+	const bool connect = o->call == CR_NOTE_CONNECT;
+	struct cr_event *e = event_reserve(connect ? CR_EV_STATE : CR_EV_SOCK_CALL);
 
 	if (e) {
 		e->ts_ns = o->ts_ns;
@@ -52,11 +63,16 @@ static __always_inline void owner_replay(struct sock *sk, struct sock_store *st)
 		__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
 		fill_sock_common(e, sk, true);
 		e->cookie = sock_key_tracing(sk);
-		e->call = o->call;
-		e->ret = o->ret;
-		e->phase = CR_PHASE_DATA;
-		e->count = 1;
-		e->bytes = o->ret > 0 ? o->ret : 0;
+		if (connect) { /* the CLOSE -> SYN_SENT record of the connecting task */
+			e->old_state = CR_TCP_CLOSE;
+			e->state = CR_TCP_SYN_SENT;
+		} else {
+			e->call = o->call;
+			e->ret = o->ret;
+			e->phase = CR_PHASE_DATA;
+			e->count = 1;
+			e->bytes = o->ret > 0 ? o->ret : 0;
+		}
 		event_submit(e);
 	}
 	st->known_tgid = o->tgid;
@@ -109,6 +125,24 @@ static __always_inline bool owner_defer(struct sock_store *st, __u8 call, int re
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 	o->call = call;
 	o->ret = ret;
+	return true;
+}
+
+/*
+ * CLOSE -> SYN_SENT in the connecting task: true when its record is put off (kept in the
+ * storage, created here). Only on a socket's first connect(): storage that knows anything
+ * already (a connect() again after a failed one) keeps the record, which tells user space
+ * that a new connection starts on the socket.
+ */
+static __always_inline bool owner_defer_connect(struct sock *sk)
+{
+	struct sock_store *st = bpf_sk_storage_get(&sock_store, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+
+	if (!st || st->known_tgid || st->owner.tgid || st->opened_ns || st->dir[0].tgid || st->dir[1].tgid)
+		return false;
+	if (!owner_defer(st, CR_NOTE_CONNECT, 0, bpf_get_current_pid_tgid() >> 32))
+		return false;
+	st->opened_ns = st->owner.ts_ns; /* RESET_RECEIVED carries it: the connection's age */
 	return true;
 }
 

@@ -41,7 +41,7 @@ struct owner_note {
 
 struct sock_store {
 	struct call_stat dir[2]; /* by enum cr_call */
-	__u64 opened_ns; /* SYN_RECV -> ESTABLISHED, left out (quiet path): the accepted connection's start */
+	__u64 opened_ns; /* SYN_RECV -> ESTABLISHED or connect(), left out (quiet path): the connection's start */
 	__u64 fin_ns;    /* ESTABLISHED -> CLOSE_WAIT, left out (quiet path): the peer's FIN */
 	__u32 known_tgid; /* the owner user space last learned from a record (quiet path) */
 	struct owner_note owner; /* put off (quiet path) */
