@@ -114,6 +114,8 @@ enum cr_phase {
 #define CR_EVD_TIMES  0x02 /* since_*_ms: the kernel's HZ was known (CONFIG_HZ) */
 #define CR_EVD_SEG    0x04 /* the probe saw the RST segment (rst_flags, rst_acked) */
 #define CR_EVD_NOT_RST 0x08 /* tcp_reset() ran for a local abort: the segment was data, not an RST */
+#define CR_EVD_CONNECT 0x10 /* pid, tid, cgroup, comm: the task that connect()ed the socket at
+                               opened_ns, whose CLOSE -> SYN_SENT record was left out (quiet path) */
 
 /* cr_event.seg_flags: TCP flags of the segment an RST answered (reply resets) */
 #define CR_TCP_FIN 0x01

@@ -231,9 +231,12 @@ static __always_inline void emit_reset_received(const struct sock *sk, const str
 						__u64 key, bool btf_sk)
 {
 	struct sock_store *st = quiet_states ? life_store(sk, btf_sk, false) : NULL;
+	/* a put-off connect() rides on this record instead of being written before it */
+	const bool carry_connect = st && st->owner.tgid && st->owner.call == CR_NOTE_CONNECT;
 	struct cr_event *e;
 
-	owner_before_reset((struct sock *)sk, st);
+	if (!carry_connect)
+		owner_before_reset((struct sock *)sk, st);
 	e = sock_event(CR_EV_RESET_RECEIVED, sk, key, btf_sk);
 	if (!e)
 		return; /* no mark: the close that follows is then reported as a state change */
@@ -245,6 +248,8 @@ static __always_inline void emit_reset_received(const struct sock *sk, const str
 		e->opened_ns = st->opened_ns;
 		e->fin_ns = st->fin_ns;
 	}
+	if (carry_connect)
+		owner_carry_connect(st, e);
 	event_submit(e);
 }
 

@@ -94,6 +94,26 @@ static __always_inline void owner_learned(struct sock *sk, struct sock_store *st
 	st->known_tgid = tgid;
 }
 
+/*
+ * RESET_RECEIVED runs in whoever delivered the RST (loopback: the sender's task), so its
+ * task fields said nothing about the receiver: a put-off connect() goes there instead of
+ * into a record of its own (CR_EVD_CONNECT; opened_ns is its time). A reset connection
+ * whose client never wrote another owner record is one record fewer (a reset storm: 3).
+ */
+static __always_inline void owner_carry_connect(struct sock_store *st, struct cr_event *e)
+{
+	struct owner_note *o = &st->owner;
+
+	e->pid = o->tgid;
+	e->tid = o->tid;
+	e->cgroup = o->cgroup;
+	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	e->flags &= ~CR_F_EXITING; /* that was the delivering task's */
+	e->evidence |= CR_EVD_CONNECT;
+	st->known_tgid = o->tgid;
+	o->tgid = 0;
+}
+
 /* Before a reset record of the socket: its owner must be known by then. */
 static __always_inline void owner_before_reset(struct sock *sk, struct sock_store *st)
 {

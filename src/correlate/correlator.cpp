@@ -220,7 +220,11 @@ void Correlator::on_event(const Event& ev) {
   ++stats_.events;
   switch (ev.type) {
     case EventType::ResetSent: on_reset_sent(ev); break;
-    case EventType::ResetReceived: on_reset_received(ev); break;
+    case EventType::ResetReceived:
+      // the connect() the kernel put on this record instead of writing it (quiet path)
+      if (ev.evidence.connect) on_state(connect_record(ev));
+      on_reset_received(ev);
+      break;
     case EventType::StateChange: on_state(ev); break;
     case EventType::SockCall: on_sock_call(ev); break;
     case EventType::Close: on_close(ev); break;

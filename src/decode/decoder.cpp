@@ -124,6 +124,7 @@ bool Decoder::decode(std::span<const std::byte> raw, Event& ev, DecodeError* err
   ev.evidence.times = r.evidence & CR_EVD_TIMES;
   ev.evidence.segment = r.evidence & CR_EVD_SEG;
   ev.evidence.not_rst = r.evidence & CR_EVD_NOT_RST;
+  ev.evidence.connect = r.type == CR_EV_RESET_RECEIVED && (r.evidence & CR_EVD_CONNECT);
   ev.evidence.since_send_ms = r.since_send_ms;
   ev.evidence.since_recv_ms = r.since_recv_ms;
   ev.evidence.since_ack_ms = r.since_ack_ms;
@@ -193,7 +194,8 @@ void Decoder::encode(const Event& ev, std::span<std::byte, kRecordSize> out) {
   r.probes_out = ev.probes_out;
   const RstEvidence& d = ev.evidence;
   r.evidence = static_cast<unsigned char>((d.socket ? CR_EVD_SOCK : 0) | (d.times ? CR_EVD_TIMES : 0) |
-                                          (d.segment ? CR_EVD_SEG : 0) | (d.not_rst ? CR_EVD_NOT_RST : 0));
+                                          (d.segment ? CR_EVD_SEG : 0) | (d.not_rst ? CR_EVD_NOT_RST : 0) |
+                                          (d.connect ? CR_EVD_CONNECT : 0));
   r.since_send_ms = d.since_send_ms;
   r.since_recv_ms = d.since_recv_ms;
   r.since_ack_ms = d.since_ack_ms;

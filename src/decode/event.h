@@ -55,6 +55,8 @@ struct RstEvidence {
   bool times = false;       // since_*_ms are valid (the kernel's HZ was known)
   bool segment = false;     // the probe saw the RST segment: rst_flags, rst_acked
   bool not_rst = false;     // tcp_reset() ran for a local abort on data, not an incoming RST
+  bool connect = false;     // the event's task connect()ed the socket at opened_ns; the kernel
+                            // left that record out (its quiet path): see connect_record()
   uint32_t since_send_ms = 0;  // last data we sent, before the RST
   uint32_t since_recv_ms = 0;  // last data we received
   uint32_t since_ack_ms = 0;   // last ACK we received
@@ -67,7 +69,7 @@ struct RstEvidence {
   uint64_t bytes_received = 0;
   // From the socket's storage, where the kernel's quiet path keeps the times of the state
   // changes it leaves out (CLOCK_MONOTONIC; 0: not known, or recorded as a state change)
-  uint64_t opened_ns = 0;  // an accepted connection was set up (SYN_RECV -> ESTABLISHED)
+  uint64_t opened_ns = 0;  // set up: accepted (SYN_RECV -> ESTABLISHED) or connect()ed
   uint64_t fin_ns = 0;     // the peer's FIN arrived (ESTABLISHED -> CLOSE_WAIT)
   bool operator==(const RstEvidence&) const = default;
 };
@@ -111,5 +113,23 @@ struct Event {
 
   bool closing_whole_socket() const { return shutdown == tcp::kShutdownBoth; }
 };
+
+// The connect() record (CLOSE -> SYN_SENT in the connecting task, at opened_ns) that a
+// ResetReceived with evidence.connect carries instead of it being written before it
+// (bpf/owner.bpf.h); every reader of events takes it before that ResetReceived.
+inline Event connect_record(const Event& rr) {
+  Event c;
+  c.type = EventType::StateChange;
+  c.ts_ns = rr.evidence.opened_ns;
+  c.cookie = rr.cookie;
+  c.netns = rr.netns;
+  c.local = rr.local;
+  c.remote = rr.remote;
+  c.task = rr.task;
+  c.old_state = tcp::kClose;
+  c.state = tcp::kSynSent;
+  c.has_socket = true;
+  return c;
+}
 
 }  // namespace connreset

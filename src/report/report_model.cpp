@@ -254,7 +254,14 @@ void stream_report(const JournalSet& set, const ReportOptions& options, ReportWr
     Pipeline pipeline(co, options.filter, {&sink});
     pipeline.begin(header.info);
     end.replay = replay(
-        set, &pipeline, [&](const ReplayedEvent& ev) { if (store) store->add(ev.event); }, window);
+        set, &pipeline,
+        [&](const ReplayedEvent& ev) {
+          if (!store) return;
+          // a connect() carried by a received RST is its own entry in the timeline
+          if (ev.event.evidence.connect) store->add(connect_record(ev.event));
+          store->add(ev.event);
+        },
+        window);
     pipeline.finish();
   }
   end.stats = sink.stats;

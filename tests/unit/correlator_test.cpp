@@ -605,6 +605,47 @@ TEST_F(CorrelatorTest, ResetReceivedCarriesSetUpAndFin_SameEvidenceAsTheStateRec
   EXPECT_EQ(got[0].receiver_fin_ns, got[1].receiver_fin_ns);
 }
 
+// The quiet path keeps a client's connect() in the socket's storage and, when an RST arrives
+// before anything else of the client's was written, puts it on the RESET_RECEIVED record
+// (evidence.connect: its task fields are the connecting task, opened_ns the connect's time)
+// instead of writing it first. The case is the same as with the connect() record: the receiver
+// is the connecting task (not the task that delivered the RST), the connection's age is known,
+// a refused connect() is observed as ECONNREFUSED by it.
+TEST_F(CorrelatorTest, ResetReceivedCarriesTheConnect_SameCaseAsTheConnectRecord) {
+  opts.settle_ns = 10 * kMs;
+  for (const uint8_t at : {tcp::kEstablished, tcp::kSynSent}) {
+    std::vector<ResetCase> got;
+    for (const bool carried : {true, false}) {
+      out.resets.clear();
+      Correlator c(opts, out);
+      Event rst = rst_received(900 * kMs, client_sock, server, at);
+      if (carried) {
+        rst.task = client;
+        rst.evidence.connect = true;
+        rst.evidence.opened_ns = 100 * kMs;
+      } else {
+        c.on_event(state(100 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent));
+      }
+      c.on_event(rst);
+      c.tick(950 * kMs);
+      ASSERT_EQ(out.resets.size(), 1u);
+      got.push_back(out.resets[0]);
+    }
+    ASSERT_TRUE(got[0].receiver);
+    EXPECT_EQ(got[0].receiver->pid, client.pid);
+    EXPECT_EQ(got[0].receiver_opened_ns, 100 * kMs);
+    ASSERT_TRUE(got[1].receiver);
+    EXPECT_EQ(got[0].receiver->pid, got[1].receiver->pid);
+    EXPECT_EQ(got[0].receiver_opened_ns, got[1].receiver_opened_ns);
+    EXPECT_EQ(got[0].observed.size(), got[1].observed.size());
+    if (at == tcp::kSynSent) {
+      ASSERT_FALSE(got[0].observed.empty());
+      EXPECT_EQ(got[0].observed[0].call, ObservedCall::Connect);
+      EXPECT_EQ(got[0].observed[0].task.pid, client.pid);
+    }
+  }
+}
+
 // An older journal (or trace --all) still has the close as a state change after the RST: the
 // socket is closed once, not twice.
 TEST_F(CorrelatorTest, ResetReceivedThenCloseState_ClosedOnce) {
