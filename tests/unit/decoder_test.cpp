@@ -168,6 +168,27 @@ TEST(Decoder, CountAndBytesOfAResetReceivedAreItsSetUpAndFinTimes) {
   EXPECT_EQ(sent->evidence.opened_ns, 0u);
 }
 
+// CR_EVD_CONNECT: a RESET_RECEIVED carrying the kept connect() (its task fields are the
+// connecting task's). Only that type reads the bit; each type encodes back the same bytes.
+TEST(Decoder, ConnectEvidenceBitIsReadOnAReceivedResetOnly) {
+  for (const bool set : {true, false}) {
+    for (const auto type : {CR_EV_RESET_RECEIVED, CR_EV_RESET_SENT}) {
+      cr_event r = every_field_record();
+      r.type = type;
+      r.evidence = static_cast<decltype(r.evidence)>(set ? (r.evidence | CR_EVD_CONNECT) : (r.evidence & ~CR_EVD_CONNECT));
+      const auto raw = std::as_bytes(std::span(&r, 1));
+      DecodeError err;
+      const auto ev = Decoder().decode(raw, &err);
+      ASSERT_TRUE(ev) << err.message;
+      EXPECT_EQ(ev->evidence.connect, set && type == CR_EV_RESET_RECEIVED) << "type " << int(type) << " bit " << set;
+      if (type != CR_EV_RESET_RECEIVED) continue;  // the bit of other types is not read back
+      std::array<std::byte, Decoder::kRecordSize> back{};
+      Decoder::encode(*ev, back);
+      EXPECT_EQ(std::memcmp(back.data(), raw.data(), raw.size()), 0) << "bit " << set;
+    }
+  }
+}
+
 TEST(Decoder, EachFlagBitIsItsOwnField) {
   for (unsigned bit = 0; bit < 7; ++bit) {
     cr_event r = every_field_record();
