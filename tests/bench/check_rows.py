@@ -6,7 +6,7 @@ import re
 import sys
 
 WORKLOADS = ["recv-heavy", "churn", "reset-storm"]
-VARIANTS = ["none", "trace", "record", "bpftrace"]  # unavailable ones print "n/a (why)"
+VARIANTS = ["none", "floor", "trace", "record", "bpftrace"]  # unavailable ones print "n/a (why)"
 TRACE_PROGRAMS = ["sock_recv_length", "sock_send_length", "inet_sock_set_state",
                   "tcp_send_reset", "tcp_receive_reset"]
 

@@ -8,6 +8,8 @@
 //
 //   probe_ab [--probes auto|tracepoint|fentry|kprobe] [--rounds N] [--slice-ms MS]
 //            [--conns N] [--msg B]                   prints one JSON object
+//   probe_ab [--probes ...] --hold      do-nothing programs on every hook of the plan until
+//                                       SIGINT (bench.sh's "floor" variant)
 //
 // One op = one exchange = 2 send() + 2 recv() = 4 probe calls.
 #include <bpf/libbpf.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -41,6 +44,7 @@ struct Options {
   int slice_ms = 200;
   int conns = 64;
   int msg = 16;
+  bool hold = false;
 };
 
 [[noreturn]] void fail(const std::string& what) {
@@ -52,6 +56,10 @@ Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
+    if (a == "--hold") {
+      o.hold = true;
+      continue;
+    }
     if (i + 1 >= argc) fail("missing value for " + std::string(a));
     const char* v = argv[++i];
     if (a == "--probes") {
@@ -155,15 +163,27 @@ class Floor {
   std::vector<bpf_link*> links_;
 };
 
-// floor programs for the family the plan chose for a logical probe
-std::vector<std::string> floor_programs(connreset::ProbeFamily f, std::string_view dir) {
-  const std::string d(dir);
-  switch (f) {
-    case connreset::ProbeFamily::Tracepoint: return {"floor_tp_" + d};
-    case connreset::ProbeFamily::Fentry: return {"floor_fx_" + d};
-    case connreset::ProbeFamily::Kprobe: return {"floor_kp_" + d, "floor_kr_" + d};
-  }
-  return {};
+// the floor program of each connreset program (tests/bench/floor.bpf.c names them so)
+std::vector<std::string> floor_programs(const std::vector<std::string_view>& programs) {
+  std::vector<std::string> out;
+  for (std::string_view p : programs) out.push_back("floor_" + std::string(p));
+  return out;
+}
+
+volatile std::sig_atomic_t g_stop = 0;
+
+// --hold: the floor on every hook of the plan until SIGINT/SIGTERM (bench.sh's "floor" variant)
+int hold(const connreset::AttachPlan& plan) {
+  const std::vector<std::string> names = plan.programs();
+  const std::vector<std::string_view> programs(names.begin(), names.end());
+  Floor floor(floor_programs(programs));
+  floor.attach();
+  std::signal(SIGINT, [](int) { g_stop = 1; });
+  std::signal(SIGTERM, [](int) { g_stop = 1; });
+  std::printf("READY %zu floor programs attached\n", programs.size());
+  std::fflush(stdout);
+  while (!g_stop) pause();
+  return 0;
 }
 
 double median(std::vector<double> v) {
@@ -189,6 +209,7 @@ int run(const Options& o) {
   const connreset::KernelFeatures features = connreset::detect_features();
   const connreset::AttachPlan plan = connreset::make_attach_plan(features, o.probes);
   if (!plan.usable()) fail("no usable attach plan: " + plan.problems.front());
+  if (o.hold) return hold(plan);
 
   nlohmann::json hooks = nlohmann::json::object();
   std::vector<std::string> floor_progs;
@@ -196,9 +217,7 @@ int run(const Options& o) {
     const std::string_view name = e.probe->name;
     if (!e.chosen || (name != "recv_result" && name != "send_result")) continue;
     hooks[std::string(name)] = plan.describe(e);
-    for (std::string& p : floor_programs(e.chosen->family, name == "recv_result" ? "recv" : "send")) {
-      floor_progs.push_back(std::move(p));
-    }
+    for (std::string& p : floor_programs(e.chosen->programs)) floor_progs.push_back(std::move(p));
   }
   if (floor_progs.empty()) fail("the attach plan traces no recv()/send() results");
 

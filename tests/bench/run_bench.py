@@ -33,7 +33,9 @@ WORKLOADS = [
     ("churn", ["churn"], "conns/s"),
     ("reset-storm", ["storm", "--unread", "64"], "resets/s"),
 ]
-VARIANTS = ["none", "trace", "record", "bpftrace"]
+# floor: do-nothing programs on every hook connreset attaches (probe_ab --hold): the most any
+# tracer on these hooks can keep, what connreset's own work is measured against
+VARIANTS = ["none", "floor", "trace", "record", "bpftrace"]
 TARGETS = {"recv-heavy": 0.97, "churn": 0.95,  # min throughput ratio with tracing
            "nginx-keepalive": 0.99, "nginx-close": 0.98}
 RECV_PROG_TARGET_NS = 100.0
@@ -168,14 +170,16 @@ class Tracer:
             return [args.connreset, "record", "--out", journal] + args.trace_args
         if variant == "bpftrace":
             return ["bpftrace", "-B", "line", args.anchor]
+        if variant == "floor":
+            return [args.probe_ab, "--hold"]
         raise ValueError(variant)
 
     def ready(self):
         if self.variant.startswith(("trace", "text")):
             return os.path.getsize(self.out_path) > 0  # the meta line: written after attach
-        if self.variant == "bpftrace":
+        if self.variant in ("bpftrace", "floor"):
             with open(self.out_path) as f:
-                return "READY" in f.read(4096)  # BEGIN runs once every probe is attached
+                return "READY" in f.read(4096)  # printed once every probe is attached
         if self.variant.startswith("record"):
             with open(self.err_path) as f:
                 return "journaling to" in f.read(4096)  # printed once attached
@@ -221,6 +225,8 @@ class Tracer:
 def parse_tracer_output(variant, out, err):
     """events seen by the tracer's user space and events lost, from its own report."""
     res = {"events": None, "lost": None, "lines": out.count("\n")}
+    if variant == "floor":
+        return res  # no records: nothing to count
     if variant == "record":
         # record journals events and says so on stderr; a rise in lost events is a warning there
         # ("N kernel events lost (...; T in total)"), so no warning means none lost
@@ -719,7 +725,7 @@ def focused(args, tmpdir, variants, reps, duration, quick):
             finally:
                 args.nginx.stop()
                 args.nginx = None
-    kcost = kernel_cost_section(args, tmpdir, [v for v in variants if v != "bpftrace"],
+    kcost = kernel_cost_section(args, tmpdir, [v for v in variants if v not in ("bpftrace", "floor")],
                                 max(duration, 1.0), loadgen) if loadgen else []
     doc = {"schema": "connreset-bench/1", "focus": args.focus, "kernel": os.uname().release,
            "reps": reps, "duration_s": duration, "load_before": round(load, 2),
@@ -768,6 +774,10 @@ def main():
 
     help_text = subprocess.run([args.connreset, "--help"], capture_output=True, text=True).stdout
     variants = ["none", "trace"]
+    if args.probe_ab and os.path.exists(args.probe_ab):
+        variants.insert(1, "floor")
+    else:
+        args.unavailable["floor"] = "probe_ab not built"
     if args.text:
         variants.append("text")
         VARIANTS.insert(VARIANTS.index("trace") + 1, "text")
@@ -798,7 +808,8 @@ def main():
         if args.only == "storm":
             from storm_bench import storm_section, print_storm_section
             tracers = [v for v in ("trace", "text", "record") if v in variants]
-            storm_variants = ["none"] + [f"{v}@before" for v in tracers if args.before] + tracers
+            storm_variants = (["none"] + [v for v in variants if v == "floor"]
+                              + [f"{v}@before" for v in tracers if args.before] + tracers)
             doc = storm_section(args, tmpdir, measure, WORKLOADS[2], storm_variants,
                                 args.reps or (1 if quick else 4), args.duration or (1.0 if quick else 3.0),
                                 1 if quick else 2, 1.0 if quick else 4.0, log)
@@ -825,8 +836,9 @@ def main():
         runs, summary = throughput_section(args, tmpdir, variants, reps, duration)
         svc_runs, service = service_section(args, tmpdir, variants, reps, max(duration, 1.0))
         ab = probe_ab_section(args, quick)
-        kcost = kernel_cost_section(args, tmpdir, variants, max(duration, 1.0) if not quick else duration)
-        loss = loss_section(args, tmpdir, variants, 1.0 if quick else 5.0)
+        tracers = [v for v in variants if v != "floor"]
+        kcost = kernel_cost_section(args, tmpdir, tracers, max(duration, 1.0) if not quick else duration)
+        loss = loss_section(args, tmpdir, tracers, 1.0 if quick else 5.0)
         pipe = pipeline_section(args, 0.05 if quick else 0.5)
         mem = memory_section(args, tmpdir, 2000 if quick else 100_000)
         rep = report_section(args, tmpdir, quick)
