@@ -60,6 +60,14 @@ int BPF_PROG(tp_set_state, const struct sock *sk, int oldstate, int newstate)
 	return 0;
 }
 
+/* the socket's end: its kept state goes (bpf/sock_store.bpf.h) */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(tp_destroy_sock, struct sock *sk)
+{
+	store_release(sk->__sk_common.skc_cookie.counter);
+	return 0;
+}
+
 static __always_inline int on_sock_call(struct sock *sk, int ret, __u8 call)
 {
 	if (sk->sk_protocol != CR_IPPROTO_TCP)
@@ -144,6 +152,14 @@ int BPF_PROG(fe_tcp_close, struct sock *sk)
 {
 	if (!port_filtered_out(sk))
 		emit_close(sk, sock_key_tracing(sk), true);
+	return 0;
+}
+
+/* tcp_v6_destroy_sock() calls it too */
+SEC("fentry/tcp_v4_destroy_sock")
+int BPF_PROG(fe_destroy_sock, struct sock *sk)
+{
+	store_release(sk->__sk_common.skc_cookie.counter);
 	return 0;
 }
 

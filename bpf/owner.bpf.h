@@ -36,16 +36,15 @@ const volatile bool quiet_states = false;
 #define CR_NOTE_CONNECT 0xff
 
 /*
- * The socket's own storage, for programs with a BTF socket pointer (btf_sk, a constant
- * per call site) on plans that key by cookie; kprobe plans have none. NULL also for
- * TIME_WAIT and request sockets (the helper takes full sockets only).
+ * What is kept for the socket (bpf/sock_store.bpf.h), for programs with a BTF socket
+ * pointer (btf_sk, a constant per call site) on plans that key by cookie; kprobe plans
+ * have none. NULL also for TIME_WAIT and request sockets.
  */
 static __always_inline struct sock_store *life_store(const struct sock *sk, bool btf_sk, bool create)
 {
 	if (!btf_sk || key_by_pointer)
 		return NULL;
-	return bpf_sk_storage_get(&sock_store, (struct sock *)sk, NULL,
-				  create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+	return store_get((struct sock *)sk, create);
 }
 
 /* Write the owner's put-off first call, as it would have been written then. */
@@ -156,7 +155,7 @@ static __always_inline bool owner_defer(struct sock_store *st, __u8 call, int re
  */
 static __always_inline bool owner_defer_connect(struct sock *sk)
 {
-	struct sock_store *st = bpf_sk_storage_get(&sock_store, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	struct sock_store *st = store_get(sk, true);
 
 	if (!st || st->known_tgid || st->owner.tgid || st->opened_ns || st->dir[0].tgid || st->dir[1].tgid)
 		return false;

@@ -3,8 +3,8 @@
  * recv()/send() results, aggregated per (socket, task, direction) in the
  * kernel. This runs on every recv() and send() of every process. The common
  * call, more data for a known reader or writer, stops at a per-CPU cache;
- * the rest update state in the socket's own storage (tp_btf, fentry) or an
- * LRU hash (kprobes). A ring-buffer record is written only when the result
+ * the rest update the state kept per socket (tp_btf, fentry: bpf/sock_store.bpf.h)
+ * or an LRU hash per (socket, task, direction) (kprobes). A ring-buffer record is written only when the result
  * *phase* changes (first call, first EOF, each new errno) or an after-the-end
  * loop crosses a reporting threshold (64, 128, 256, ...).
  */
@@ -34,9 +34,9 @@ struct {
 
 /*
  * The fast path for probes with a BTF socket pointer (tp_btf, fentry/fexit): the
- * socket's own storage (bpf/sock_store.bpf.h), one slot per direction for the first
- * task that uses it. No hash, no cookie lookup on the way. Other tasks on the same
- * socket (fork, fd passing) fall back to the hash.
+ * state kept per socket (bpf/sock_store.bpf.h), one slot per direction for the first
+ * task that uses it. Other tasks on the same socket (fork, fd passing) fall back to
+ * the hash per (socket, task, direction).
  */
 
 static __always_inline __u8 call_phase(int ret)
@@ -169,7 +169,7 @@ static __always_inline struct data_cache_entry *data_cache_slot(__u64 cookie)
 	return bpf_map_lookup_elem(&data_cache, &idx);
 }
 
-/* tp_btf and fentry/fexit: sk is a BTF pointer, so the socket's own storage can hold the state */
+/* tp_btf and fentry/fexit: sk is a BTF pointer, whose cookie keys the state kept per socket */
 static __always_inline void record_call_tracing(struct sock *sk, __u8 call, int ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -187,7 +187,7 @@ static __always_inline void record_call_tracing(struct sock *sk, __u8 call, int 
 			return;
 	}
 	phase = call_phase_of(call, ret); /* not needed on the cache hit above */
-	sc = bpf_sk_storage_get(&sock_store, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	sc = store_get(sk, true);
 	if (!sc) {
 		record_call_hashed(sk, sock_key_tracing(sk), tgid, call, ret, phase, NULL, true);
 		return;

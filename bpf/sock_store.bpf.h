@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * What connreset keeps per socket in the kernel, in storage that lives in the socket
- * itself (tp_btf, fentry/fexit: BTF socket pointers; freed with the socket, so nothing
- * stale is left to evict): the recv()/send() phase state of the first task per direction
- * (bpf/sock_calls.bpf.h), the lifecycle facts the quiet path puts on the reset records
- * instead of emitting the state changes they come from (bpf/lifecycle.bpf.h) and the
- * owner whose first recv()/send() record it put off (bpf/owner.bpf.h).
- * Kprobe plans key sockets by address and have no socket storage: they use hashes.
+ * What connreset keeps per socket in the kernel (tp_btf, fentry/fexit: BTF socket
+ * pointers, whose cookies the helper can make): the recv()/send() phase state of the
+ * first task per direction (bpf/sock_calls.bpf.h), the lifecycle facts the quiet path
+ * puts on the reset records instead of emitting the state changes they come from
+ * (bpf/lifecycle.bpf.h) and the owner whose first recv()/send() record it put off
+ * (bpf/owner.bpf.h). Kprobe plans key sockets by address and use the calls hash only.
+ *
+ * A preallocated LRU hash keyed by the socket's cookie, not socket storage (issue 14):
+ * creating socket storage costs two memcg-charged allocations and an RCU free per
+ * socket - half of connreset's kernel time in a reset storm and in nginx serving a
+ * connection per request (perf, 6.18). An entry is taken from a preallocated free list
+ * and given back when the kernel destroys the socket (tcp_destroy_sock, the moment
+ * socket storage would have been freed); one whose end was not seen (a plan without
+ * that probe) is evicted as least recently used. Bounded by --max-tracked: beyond that
+ * many live sockets with state, the least recently used lose it (their next records
+ * are written as for a socket seen the first time).
  */
 #ifndef CONNRESET_SOCK_STORE_BPF_H
 #define CONNRESET_SOCK_STORE_BPF_H
@@ -48,10 +57,54 @@ struct sock_store {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536); /* resized by the loader (--max-tracked) */
+	__type(key, __u64);         /* the socket's cookie */
 	__type(value, struct sock_store);
 } sock_store SEC(".maps");
+
+static const struct sock_store sock_store_zero;
+
+/* TIME_WAIT and request sockets end after sock_common: never any state of their own */
+static __always_inline bool store_fullsock(const struct sock *sk)
+{
+	const __u8 state = sk->__sk_common.skc_state;
+
+	return state != CR_TCP_TIME_WAIT && state != CR_TCP_NEW_SYN_RECV;
+}
+
+/* The socket's cookie, made if nobody asked for one yet (a socket keeps it for life). */
+static __always_inline __u64 store_cookie(struct sock *sk)
+{
+	const __u64 cookie = sk->__sk_common.skc_cookie.counter;
+
+	return cookie ? cookie : bpf_get_socket_cookie(sk);
+}
+
+/* sk's state; create: a zeroed entry when there is none. NULL: none (or none could be made). */
+static __always_inline struct sock_store *store_get(struct sock *sk, bool create)
+{
+	struct sock_store *st;
+	__u64 cookie;
+
+	if (!store_fullsock(sk))
+		return NULL;
+	if (!create && !sk->__sk_common.skc_cookie.counter)
+		return NULL; /* no cookie yet: nothing was ever stored for it */
+	cookie = store_cookie(sk);
+	st = bpf_map_lookup_elem(&sock_store, &cookie);
+	if (st || !create)
+		return st;
+	if (bpf_map_update_elem(&sock_store, &cookie, &sock_store_zero, BPF_NOEXIST))
+		return NULL;
+	return bpf_map_lookup_elem(&sock_store, &cookie);
+}
+
+/* The kernel destroys the socket: its state goes. No cookie: nothing was ever stored. */
+static __always_inline void store_release(__u64 cookie)
+{
+	if (cookie)
+		bpf_map_delete_elem(&sock_store, &cookie);
+}
 
 #endif /* CONNRESET_SOCK_STORE_BPF_H */

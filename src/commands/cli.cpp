@@ -70,8 +70,9 @@ void add_tracing_options(CLI::App& cmd, TraceArgs& a, bool with_output = true) {
                  "Kernel ring buffer size in KiB (power of two)")
       ->check(CLI::Range(4u, 1u << 20) & kPowerOfTwo);
   cmd.add_option("--max-tracked", a.live.tracer.max_tracked,
-                 "recv()/send() aggregation entries in the kernel's LRU hash (kprobe plans, and "
-                 "tasks beyond a socket's first; the rest live in the sockets' own storage)")
+                 "Sockets whose state the kernel keeps (tp_btf/fentry plans: 136 bytes each, "
+                 "preallocated), and recv()/send() aggregation entries per (socket, task, direction) "
+                 "(kprobe plans, and tasks beyond a socket's first)")
       ->check(CLI::Range(1024u, 1u << 24));
   cmd.add_option("--settle-ms", a.settle_ms,
                  "How long to wait for the other end of a reset before reporting it")

@@ -27,14 +27,15 @@ bool mounted_as(const char* path, long magic) {
 }
 
 // The tracepoints connreset may use; each is looked up as btf_trace_<name>.
-constexpr std::array<const char*, 5> kTracepoints = {
+constexpr std::array<const char*, 6> kTracepoints = {
     "tcp_send_reset", "tcp_receive_reset", "inet_sock_set_state", "sock_recv_length",
-    "sock_send_length"};
+    "sock_send_length", "tcp_destroy_sock"};
 
 // The kernel functions the fentry and kprobe families hook.
-constexpr std::array<const char*, 9> kFunctions = {
+constexpr std::array<const char*, 10> kFunctions = {
     "tcp_send_active_reset", "tcp_v4_send_reset", "tcp_v6_send_reset", "tcp_reset",   "tcp_set_state",
-    "__tcp_close",           "tcp_recvmsg",       "tcp_sendmsg",       "tcp_disconnect"};
+    "__tcp_close",           "tcp_recvmsg",       "tcp_sendmsg",       "tcp_disconnect",
+    "tcp_v4_destroy_sock"};
 
 void probe_kallsyms(KernelFeatures& f) {
   std::ifstream in("/proc/kallsyms");

@@ -85,6 +85,7 @@ Tracer::Tracer(const AttachPlan& plan, const TracerOptions& opt) {
   skel_->rodata->reset_has_skb = plan.features && plan.features->func_params("tcp_reset") == 2;
   bpf_map__set_max_entries(skel_->maps.events, opt.ringbuf_kib * 1024);
   bpf_map__set_max_entries(skel_->maps.calls, opt.max_tracked);
+  bpf_map__set_max_entries(skel_->maps.sock_store, opt.max_tracked);
   bpf_map__set_max_entries(skel_->maps.tree_tasks, opt.track_tree ? opt.tree_max : 1);
   const int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) {
@@ -210,6 +211,17 @@ int Tracer::poll(int timeout_ms, const RecordFn& fn) {
 }
 
 int Tracer::tree_map_fd() const { return track_tree_ ? bpf_map__fd(skel_->maps.tree_tasks) : -1; }
+
+size_t Tracer::sockets_kept() const {
+  const int fd = bpf_map__fd(skel_->maps.sock_store);
+  size_t n = 0;
+  uint64_t key = 0, next = 0;
+  for (const void* prev = nullptr; bpf_map_get_next_key(fd, prev, &next) == 0; prev = &key) {
+    key = next;
+    ++n;
+  }
+  return n;
+}
 
 uint64_t Tracer::tree_untracked() const {
   if (!track_tree_) return 0;

@@ -75,6 +75,8 @@ class Tracer {
   // tree's processes were not tracked because it was full.
   int tree_map_fd() const;
   uint64_t tree_untracked() const;
+  // Sockets whose state the kernel keeps now (bpf/sock_store.bpf.h; walks the map: tests, not hot paths).
+  size_t sockets_kept() const;
   const std::vector<std::string>& attached() const { return attached_; }
   // Links off and on again with the programs and maps kept: what the probes
   // cost is measured by switching them (tests/bench/probe_ab.cpp). The constructor attaches.

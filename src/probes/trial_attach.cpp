@@ -58,6 +58,7 @@ std::string trial_attach(const char* program) {
   }
   bpf_map__set_max_entries(skel->maps.events, 4096);
   bpf_map__set_max_entries(skel->maps.calls, 16);
+  bpf_map__set_max_entries(skel->maps.sock_store, 16);
   bpf_map__set_max_entries(skel->maps.tree_tasks, 1);
   if (int err = connreset_bpf__load(skel); err != 0) {
     error = std::string("load refused: ") + std::strerror(-err);

@@ -25,6 +25,7 @@ FLOOR_TP(tp_receive_reset, "tcp_receive_reset")
 FLOOR_TP(tp_set_state, "inet_sock_set_state")
 FLOOR_TP(tp_recv_length, "sock_recv_length")
 FLOOR_TP(tp_send_length, "sock_send_length")
+FLOOR_TP(tp_destroy_sock, "tcp_destroy_sock")
 
 /* family "fentry" */
 FLOOR_FE(fe_send_active_reset, "tcp_send_active_reset")
@@ -37,6 +38,7 @@ FLOOR_FE(fe_tcp_close, "__tcp_close")
 FLOOR_FX(fx_recvmsg, "tcp_recvmsg")
 FLOOR_FX(fx_recvmsg_nb, "tcp_recvmsg")
 FLOOR_FX(fx_sendmsg, "tcp_sendmsg")
+FLOOR_FE(fe_destroy_sock, "tcp_v4_destroy_sock")
 
 /* family "kprobe" */
 FLOOR_KP(kp_send_active_reset, "tcp_send_active_reset")

@@ -138,6 +138,11 @@ class Floor {
       const bool keep = std::find(programs.begin(), programs.end(), bpf_program__name(p)) != programs.end();
       bpf_program__set_autoload(p, keep);
     }
+    for (const std::string& name : programs) {
+      if (!bpf_object__find_program_by_name(skel_->obj, name.c_str())) {
+        fail("no " + name + " in tests/bench/floor.bpf.c: every connreset program needs its floor twin");
+      }
+    }
     if (floor_bpf__load(skel_) != 0) fail("loading the floor programs failed");
     programs_ = programs;
   }

@@ -220,6 +220,54 @@ TEST_F(Causes, AcceptedSocketResetFromTheWire_AgeAndFinAsWithTheStateChanges) {
   EXPECT_NEAR(*x->evidence->fin_before_send_s, 0.2, 0.15);
 }
 
+// What the kernel keeps per socket (tp_btf/fentry plans: a preallocated LRU hash keyed by cookie,
+// bpf/sock_store.bpf.h) is given back when the kernel destroys the socket (tcp_destroy_sock): after
+// many connections that exchanged data and closed, it holds no more than before. Without that,
+// every closed socket would hold an entry until evicted as least recently used, and a full table
+// evicts on every insert.
+TEST_F(Causes, KernelSocketStateIsGivenBackWhenSocketsAreDestroyed) {
+  constexpr size_t kConns = 100;
+  const bool kept = [&] {
+    for (const PlanEntry& e : session_->plan().entries) {
+      if (e.probe->name == "recv_result") return e.chosen && e.chosen->family != ProbeFamily::Kprobe;
+    }
+    return false;
+  }();
+  const kit::Listener l = kit::listen_loopback();
+  ASSERT_GE(l.fd, 0);
+  const size_t before = session_->tracer().sockets_kept();
+  std::vector<std::pair<int, int>> conns;
+  for (size_t i = 0; i < kConns; ++i) {
+    const int c = kit::connect_to(l.port);
+    ASSERT_GE(c, 0);
+    const int s = accept(l.fd, nullptr, nullptr);
+    ASSERT_GE(s, 0);
+    conns.emplace_back(c, s);
+    ASSERT_TRUE(kit::send_all(c, "ping", 4));
+    ASSERT_TRUE(kit::recv_exactly(s, 4));
+    ASSERT_TRUE(kit::send_all(s, "pong", 4));
+    ASSERT_TRUE(kit::recv_exactly(c, 4));
+  }
+  const size_t open = session_->tracer().sockets_kept();
+  if (kept) {
+    EXPECT_GE(open, before + 2 * kConns) << "both ends of each open connection should have state";
+  } else {
+    EXPECT_EQ(open, before) << "kprobe plans keep no per-socket state";
+  }
+  for (auto [c, s] : conns) {
+    close(c);
+    close(s);
+  }
+  close(l.fd);
+  size_t after = open;
+  for (int i = 0; i < 100 && after > before + 4; ++i) {
+    usleep(20'000);
+    after = session_->tracer().sockets_kept();
+  }
+  EXPECT_LE(after, before + 4) << "entries of destroyed sockets are still held (" << open
+                               << " while open, " << before << " before)";
+}
+
 // The receiving socket's owner is known from nothing but its first recv(): an accepted socket (no
 // connect()), reset before its owner closes it, and the owner never calls again. Where the kernel's
 // quiet path keeps that first call in the socket's storage instead of writing a record
