@@ -33,6 +33,9 @@ def main():
     need("ab none ", r"ns/op")
     need("ab floor ", r"added .* ratio \d")
     need("ab connreset ", r"added .* ratio \d.* ns/call")
+    for wl in ["storm", "churn"]:
+        need(f"ab {wl} floor ", r"ratio \d")
+        need(f"ab {wl} connreset ", r"ratio \d.* own work")
     for v in ["none ", "trace ", "trace --ringbuf-kib 8 "] + (["record --ringbuf-kib 8 "] if any(l.startswith("record none") is False and l.startswith("recv-heavy record ") and "n/a" not in l for l in lines) else []):
         need(v, r"resets/s .*lost")
     need("BM_Decode ", r"events/s")

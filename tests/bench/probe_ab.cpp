@@ -12,18 +12,29 @@
 //                                       SIGINT (bench.sh's "floor" variant)
 //
 // One op = one exchange = 2 send() + 2 recv() = 4 probe calls.
+//
+//   probe_ab --workload storm|churn [...]   the same rotation around whole connections (issue 14):
+//            storm: connect, 64 bytes the server never reads, close -> RST, the client's recv()
+//            gets ECONNRESET; churn: connect, one exchange, orderly close. The floor is then a
+//            do-nothing program on every hook of the plan, and own work is per connection.
+//            Kernel side only: a reader thread on CPU 0 drains the ring buffer and drops the records.
 #include <bpf/libbpf.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -45,6 +56,7 @@ struct Options {
   int conns = 64;
   int msg = 16;
   bool hold = false;
+  std::string workload = "pingpong";
 };
 
 [[noreturn]] void fail(const std::string& what) {
@@ -74,6 +86,11 @@ Options parse(int argc, char** argv) {
       o.conns = std::atoi(v);
     } else if (a == "--msg") {
       o.msg = std::atoi(v);
+    } else if (a == "--workload") {
+      o.workload = v;
+      if (o.workload != "pingpong" && o.workload != "storm" && o.workload != "churn") {
+        fail("--workload: expected pingpong, storm or churn");
+      }
     } else {
       fail("unknown option " + std::string(a));
     }
@@ -87,7 +104,14 @@ double now_s() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-class PingPong {
+// A loop of whole workload operations, ns per operation over about `seconds`.
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  virtual double run(double seconds) = 0;
+};
+
+class PingPong : public Workload {
  public:
   PingPong(int conns, int msg) : buf_(static_cast<size_t>(msg), 'x') {
     uint16_t port = 0;
@@ -109,7 +133,7 @@ class PingPong {
     close(listener_);
   }
   // ns per exchange over about `seconds`
-  double run(double seconds) {
+  double run(double seconds) override {
     uint64_t ops = 0;
     const double start = now_s(), end = start + seconds;
     while (now_s() < end) {
@@ -125,6 +149,51 @@ class PingPong {
   int listener_ = -1;
   std::vector<std::pair<int, int>> pairs_;
   std::vector<char> buf_;
+};
+
+// New connections on one listener, both ends in this thread (tests/bench/loadgen.cpp's storm and churn).
+class Connections : public Workload {
+ public:
+  explicit Connections(bool storm) : storm_(storm), buf_(64, 'x') {
+    listener_ = loopback::make_listener(0, &port_);
+    if (listener_ < 0) fail("listener on 127.0.0.1");
+  }
+  ~Connections() override { close(listener_); }
+  double run(double seconds) override {
+    uint64_t ops = 0;
+    const double start = now_s(), end = start + seconds;
+    while (now_s() < end) {
+      int c = -1, s = -1;
+      if (!loopback::connect_pair(listener_, port_, &c, &s)) fail("connect on loopback (ports exhausted?)");
+      if (storm_ ? !reset(c, s) : !orderly(c, s)) fail(storm_ ? "storm: no ECONNRESET" : "churn: no clean close");
+      ++ops;
+    }
+    return (now_s() - start) * 1e9 / static_cast<double>(ops);
+  }
+
+ private:
+  // the server closes with the request unread: RST; the client's recv() gets ECONNRESET
+  bool reset(int c, int s) {
+    const bool sent = loopback::write_all(c, buf_.data(), buf_.size());
+    close(s);
+    char b = 0;
+    const bool rst = recv(c, &b, 1, 0) < 0 && errno == ECONNRESET;
+    close(c);
+    return sent && rst;
+  }
+  bool orderly(int c, int s) {
+    const bool ok = loopback::exchange(c, s, buf_.data(), 16);
+    close(c);
+    char eof = 0;
+    const bool clean = recv(s, &eof, 1, 0) == 0;
+    close(s);
+    return ok && clean;
+  }
+
+  bool storm_;
+  std::vector<char> buf_;
+  int listener_ = -1;
+  uint16_t port_ = 0;
 };
 
 // The do-nothing programs on whichever hooks the plan uses for recv/send results.
@@ -216,9 +285,18 @@ int run(const Options& o) {
   if (!plan.usable()) fail("no usable attach plan: " + plan.problems.front());
   if (o.hold) return hold(plan);
 
+  const bool calls = o.workload == "pingpong";
   nlohmann::json hooks = nlohmann::json::object();
   std::vector<std::string> floor_progs;
+  if (!calls) {  // whole connections pass every hook: the floor is a twin of every planned program
+    const std::vector<std::string> names = plan.programs();
+    floor_progs = floor_programs(std::vector<std::string_view>(names.begin(), names.end()));
+    for (const connreset::PlanEntry& e : plan.entries) {
+      if (e.chosen && !e.chosen->programs.empty()) hooks[std::string(e.probe->name)] = plan.describe(e);
+    }
+  }
   for (const connreset::PlanEntry& e : plan.entries) {
+    if (!calls) break;
     const std::string_view name = e.probe->name;
     if (!e.chosen || (name != "recv_result" && name != "send_result")) continue;
     hooks[std::string(name)] = plan.describe(e);
@@ -229,8 +307,24 @@ int run(const Options& o) {
   Floor floor(floor_progs);
   connreset::Tracer tracer(plan, connreset::TracerOptions{});
   tracer.detach();
-  PingPong work(o.conns, o.msg);
-  const auto drain = [&] { tracer.poll(0, [](std::span<const std::byte>) {}); };
+  std::unique_ptr<Workload> workload;
+  if (calls) {
+    workload = std::make_unique<PingPong>(o.conns, o.msg);
+  } else {
+    workload = std::make_unique<Connections>(o.workload == "storm");
+  }
+  Workload& work = *workload;
+  // A reader on another CPU, as the real tracer's: records of whole connections would fill the
+  // ring buffer within a slice, and past wakeup_bytes every record forces a wake-up (an IPI).
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    if (cpus > 1) pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    while (!stop.load(std::memory_order_relaxed)) tracer.poll(100, [](std::span<const std::byte>) {});
+  });
 
   // none, floor, connreset in a rotating order, so no variant always follows another
   enum Variant { kNone, kFloor, kConnreset };
@@ -246,15 +340,18 @@ int run(const Options& o) {
       t[v] = work.run(slice);
       floor.detach();
       tracer.detach();
-      drain();
     }
     for (int v = 0; v < 3; ++v) ns[v].push_back(t[v]);
     d_floor.push_back(t[kFloor] - t[kNone]);
     d_connreset.push_back(t[kConnreset] - t[kNone]);
   }
+  stop = true;
+  reader.join();
   const double none = median(ns[kNone]);
   const double df = median(d_floor), dc = median(d_connreset);
+  const connreset::KernelCounters counters = tracer.counters();
   nlohmann::json out = {
+      {"workload", o.workload},
       {"kernel", features.release},
       {"hooks", hooks},
       {"rounds", o.rounds},
@@ -270,9 +367,14 @@ int run(const Options& o) {
       {"connreset_added_ns_per_op", dc},
       {"floor_ratio", none / (none + df)},
       {"connreset_ratio", none / (none + dc)},
-      {"connreset_ns_per_call", dc / kCallsPerOp},
-      {"own_work_ns_per_call", (dc - df) / kCallsPerOp},
+      {"own_work_ns_per_op", dc - df},
+      {"kernel_records", counters.events},
+      {"kernel_records_lost", counters.lost},
   };
+  if (calls) {
+    out["connreset_ns_per_call"] = dc / kCallsPerOp;
+    out["own_work_ns_per_call"] = (dc - df) / kCallsPerOp;
+  }
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }

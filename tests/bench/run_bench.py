@@ -463,16 +463,23 @@ def probe_ab_section(args, quick):
     process (tests/bench/probe_ab.cpp): the recv-heavy cost without whole-run drift."""
     if not args.probe_ab or not os.path.exists(args.probe_ab):
         return {"error": "probe_ab not built"}
-    log("probe A/B: none / floor / connreset switched every slice around a ping-pong")
-    cmd = ["taskset", "-c", WORKLOAD_CPU, args.probe_ab]
-    cmd += ["--rounds", "6", "--slice-ms", "100"] if quick else ["--rounds", "60", "--slice-ms", "200"]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    try:
-        doc = json.loads(p.stdout)
-    except ValueError:
-        return {"error": "probe_ab failed: " + p.stderr[-500:]}
+    def run(workload, rounds):
+        log(f"probe A/B ({workload}): none / floor / connreset switched every slice")
+        cmd = ["taskset", "-c", WORKLOAD_CPU, args.probe_ab, "--workload", workload]
+        cmd += ["--rounds", "6", "--slice-ms", "100"] if quick else ["--rounds", str(rounds), "--slice-ms", "200"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        try:
+            return json.loads(p.stdout)
+        except ValueError:
+            return {"error": f"probe_ab --workload {workload} failed: " + p.stderr[-500:]}
+    doc = run("pingpong", 60)
+    if "error" in doc:
+        return doc
     doc["target"] = TARGETS["recv-heavy"]
     doc["target_met"] = doc["connreset_ratio"] >= doc["target"]
+    # whole connections (issue 14): the kernel's cost per reset and per orderly connection, without
+    # the drift of whole runs; the floor is then a do-nothing twin of every planned program
+    doc["connections"] = [run(w, 30) for w in ("storm", "churn")]
     return doc
 
 
@@ -648,6 +655,16 @@ def print_table(doc):
           f">={ab['target']:.2f} {'ok' if ab['target_met'] else 'MISS'}  "
           f"({ab['connreset_ns_per_call']:.0f} ns/call, {ab['own_work_ns_per_call']:.0f} of it "
           f"connreset's own work)\n")
+        for c in ab.get("connections", []):
+            if "error" in c:
+                w(f"  {c['error']}\n")
+                continue
+            wl = c["workload"]
+            w(f"ab {wl} none {c['none_ns_per_op']:8,.0f} ns/connection\n")
+            w(f"ab {wl} floor {c['floor_ns_per_op']:8,.0f} ns/connection  ratio {c['floor_ratio']:.3f}\n")
+            w(f"ab {wl} connreset {c['connreset_ns_per_op']:8,.0f} ns/connection  ratio "
+              f"{c['connreset_ratio']:.3f}  (own work {c['own_work_ns_per_op']:,.0f} ns per connection, "
+              f"{c['kernel_records_lost']} of {c['kernel_records']} records lost)\n")
     w("\nKernel cost per program (bpf_stats, separate runs; ns/run and runs)\n")
     w(f"{'variant':<9} {'program':<22} " + " ".join(f"{n:>22}" for n, _, _ in WORKLOADS) + "\n")
     progs = {}
