@@ -35,7 +35,7 @@ def main():
     need("ab connreset ", r"added .* ratio \d.* ns/call")
     for wl in ["storm", "churn"]:
         need(f"ab {wl} floor ", r"ratio \d")
-        need(f"ab {wl} connreset ", r"ratio \d.* own work")
+        need(f"ab {wl} connreset ", r"ratio \d.*own work")
     for v in ["none ", "trace ", "trace --ringbuf-kib 8 "] + (["record --ringbuf-kib 8 "] if any(l.startswith("record none") is False and l.startswith("recv-heavy record ") and "n/a" not in l for l in lines) else []):
         need(v, r"resets/s .*lost")
     need("BM_Decode ", r"events/s")
