@@ -64,7 +64,7 @@ auto) [[ -x $portable ]] || portable="" ;;
 *) portable=$CONNRESET_VM_PORTABLE ;;
 esac
 if [[ -n $portable ]]; then
-	if readelf -lW "$portable" | grep -q 'INTERP' || readelf -dW "$portable" | grep -q NEEDED; then
+	if [[ $(readelf -lW "$portable" | grep -c INTERP) != 0 || $(readelf -dW "$portable" | grep -c NEEDED) != 0 ]]; then
 		echo "vmtest: $portable is not statically linked" >&2
 		exit 2
 	fi

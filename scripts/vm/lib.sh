@@ -117,7 +117,7 @@ vm_apt_opts() {
 	mkdir -p "$d/sources.list.d" "$d/lists/partial" "$d/cache/archives/partial"
 	# shellcheck disable=SC2016 # $(SITE) is apt's format syntax, not a shell expansion
 	uri=$(apt-get indextargets --format '$(SITE) $(RELEASE)' 2>/dev/null |
-		awk '$2 == "bookworm" { print $1; exit }')
+		awk '$2 == "bookworm" && !u { u = $1 } END { if (u) print u }')
 	[[ -n $uri ]] || uri=http://deb.debian.org/debian
 	keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 	[[ -r $keyring ]] && opt="[signed-by=$keyring] "
@@ -159,7 +159,7 @@ vm_ensure_backports() {
 	# The first URI configured for the plain "bookworm" suite, deb822 or one-line style.
 	# shellcheck disable=SC2016 # $(SITE) is apt's format syntax, not a shell expansion
 	uri=$(apt-get indextargets --format '$(SITE) $(RELEASE)' 2>/dev/null |
-		awk '$2 == "bookworm" { print $1; exit }')
+		awk '$2 == "bookworm" && !u { u = $1 } END { if (u) print u }')
 	[[ -n $uri ]] || uri=http://deb.debian.org/debian
 	keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 	[[ -r $keyring ]] && opt="[signed-by=$keyring] "

@@ -9,6 +9,9 @@
 # - /usr/sbin/connreset doctor and /usr/sbin/connreset demo work;
 # - dpkg -r leaves none of its files behind.
 set -euo pipefail
+# Under pipefail a reader that stops early (awk's exit, head, grep -q) can kill the writer with
+# SIGPIPE and fail the pipeline (seen: ldconfig -p | awk ... exit, 1 lookup in 25): every reader
+# below reads its input to the end.
 deb=$(realpath "$1")
 fail() { echo "FAIL: $*" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || fail "run as root"
@@ -28,13 +31,13 @@ echo "Depends: $depends"
 dep_names=$(tr ',|' '\n\n' <<<"$depends" | sed -E 's/^ *//; s/[ (].*//')
 dpkg-deb -x "$deb" "$work/x"
 while read -r lib; do
-	path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ { print $NF; exit }')
+	path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ && !p { p = $NF } END { print p }')
 	[[ -n $path ]] || fail "cannot find $lib on this machine"
-	pkg=$(dpkg -S "$(realpath "$path")" 2>/dev/null | head -n 1 | cut -d: -f1) ||
-		pkg=$(dpkg -S "$path" | head -n 1 | cut -d: -f1)
+	pkg=$(dpkg -S "$(realpath "$path")" 2>/dev/null | sed -n '1s/:.*//p') ||
+		pkg=$(dpkg -S "$path" | sed -n '1s/:.*//p')
 	grep -qxF "$pkg" <<<"$dep_names" || fail "the binary needs $lib (package $pkg), Depends lacks it"
 done < <(readelf -dW "$work/x/usr/sbin/connreset" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p')
-readelf -SW "$work/x/usr/sbin/connreset" | grep -q '\.symtab' && fail "/usr/sbin/connreset is not stripped"
+[[ $(readelf -SW "$work/x/usr/sbin/connreset" | grep -c '\.symtab') == 0 ]] || fail "/usr/sbin/connreset is not stripped"
 
 dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "dpkg -i"; }
 installed=1
