@@ -84,8 +84,20 @@ enum { CR_LIFE_OPENED, CR_LIFE_FIN };
 /* The change's time kept in the socket's storage instead of a record; false: no storage. */
 static __always_inline bool life_note(const struct sock *sk, bool btf_sk, int what)
 {
-	struct sock_store *st = life_store(sk, btf_sk, true);
+	struct sock_store *st;
 
+	if (btf_sk && !key_by_pointer && store_first((struct sock *)sk)) {
+		/* an accepted connection's set-up, usually: a new socket, its entry written whole */
+		struct sock_store init;
+
+		__builtin_memset(&init, 0, sizeof(init));
+		if (what == CR_LIFE_OPENED)
+			init.opened_ns = bpf_ktime_get_ns();
+		else
+			init.fin_ns = bpf_ktime_get_ns();
+		return store_insert_first((struct sock *)sk, &init);
+	}
+	st = life_store(sk, btf_sk, true);
 	if (!st)
 		return false;
 	if (what == CR_LIFE_OPENED)
@@ -102,20 +114,23 @@ static __always_inline bool life_note(const struct sock *sk, bool btf_sk, int wh
  * shutdown(SHUT_RDWR) the unread bytes are still queued, and a socket closed without
  * unread data has none: both keep their record.)
  */
-static __always_inline bool close_announces_rst(const struct sock *sk, int oldstate)
+static __always_inline bool close_announces_rst(const struct sock *sk, int oldstate, bool btf)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	const struct tcp_sock *tp;
 	__u32 unread;
 
 	if (oldstate == CR_TCP_CLOSE || oldstate == CR_TCP_LISTEN || oldstate == CR_TCP_SYN_SENT)
 		return false;
-	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) != 3)
+	if ((btf ? BPF_CORE_READ_BITFIELD(sk, sk_shutdown) : BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown)) != 3)
 		return false;
-	unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
-	if (unread && (BPF_CORE_READ(sk, __sk_common.skc_flags) &
+	tp = tcp_of(sk, btf);
+	if (!tp)
+		return false;
+	unread = CR_TRD(btf, tp, rcv_nxt) - CR_TRD(btf, tp, copied_seq);
+	if (unread && (CR_RD(btf, sk, __sk_common.skc_flags) &
 		       sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
 		unread--; /* the FIN's sequence number is no data */
-	return unread > 0 && BPF_CORE_READ(sk, sk_receive_queue.qlen) == 0;
+	return unread > 0 && CR_RD(btf, sk, sk_receive_queue.qlen) == 0;
 }
 
 static __always_inline void mark_close(const struct sock *sk, int oldstate)
@@ -150,7 +165,7 @@ static __always_inline bool state_folded(const struct sock *sk, int oldstate, in
 	} else if (newstate == CR_TCP_CLOSE) {
 		folded = mark_take(CR_MARK_RST_RECEIVED, sk, oldstate, NULL) ||
 			 mark_take(CR_MARK_RST_SENT, sk, oldstate, NULL);
-		if (!folded && close_announces_rst(sk, oldstate)) {
+		if (!folded && close_announces_rst(sk, oldstate, btf_sk)) {
 			mark_close(sk, oldstate);
 			folded = true;
 		}
@@ -241,7 +256,7 @@ static __always_inline void emit_reset_received(const struct sock *sk, const str
 	if (!e)
 		return; /* no mark: the close that follows is then reported as a state change */
 	mark_reset_received(sk, e);
-	fill_rst_evidence(e, sk);
+	fill_rst_evidence(e, sk, btf_sk);
 	if (skb)
 		fill_rst_segment(e, sk, skb);
 	if (st) {

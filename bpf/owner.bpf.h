@@ -120,6 +120,20 @@ static __always_inline void owner_before_reset(struct sock *sk, struct sock_stor
 		owner_replay(sk, st);
 }
 
+/* The current task's call, kept as the record it would have been. */
+static __always_inline void owner_note_fill(struct owner_note *o, __u8 call, int ret, __u32 tgid)
+{
+	const __u64 id = bpf_get_current_pid_tgid();
+
+	o->ts_ns = bpf_ktime_get_ns();
+	o->tgid = tgid;
+	o->tid = (__u32)id;
+	o->cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	o->call = call;
+	o->ret = ret;
+}
+
 /*
  * The first data call of tgid in one direction: true when its record is not needed now
  * (user space knows the owner already, or the call is kept in the storage); false: write
@@ -128,7 +142,6 @@ static __always_inline void owner_before_reset(struct sock *sk, struct sock_stor
 static __always_inline bool owner_defer(struct sock_store *st, __u8 call, int ret, __u32 tgid)
 {
 	struct owner_note *o = &st->owner;
-	__u64 id;
 
 	if (!quiet_states)
 		return false;
@@ -136,14 +149,7 @@ static __always_inline bool owner_defer(struct sock_store *st, __u8 call, int re
 		return true;
 	if (o->tgid)
 		return false;
-	id = bpf_get_current_pid_tgid();
-	o->ts_ns = bpf_ktime_get_ns();
-	o->tgid = tgid;
-	o->tid = (__u32)id;
-	o->cgroup = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(o->comm, sizeof(o->comm));
-	o->call = call;
-	o->ret = ret;
+	owner_note_fill(o, call, ret, tgid);
 	return true;
 }
 
@@ -155,8 +161,17 @@ static __always_inline bool owner_defer(struct sock_store *st, __u8 call, int re
  */
 static __always_inline bool owner_defer_connect(struct sock *sk)
 {
-	struct sock_store *st = store_get(sk, true);
+	struct sock_store *st;
 
+	if (store_first(sk)) { /* the usual connect(): a new socket, its entry written whole */
+		struct sock_store init;
+
+		__builtin_memset(&init, 0, sizeof(init));
+		owner_note_fill(&init.owner, CR_NOTE_CONNECT, 0, bpf_get_current_pid_tgid() >> 32);
+		init.opened_ns = init.owner.ts_ns;
+		return store_insert_first(sk, &init);
+	}
+	st = store_get(sk, true);
 	if (!st || st->known_tgid || st->owner.tgid || st->opened_ns || st->dir[0].tgid || st->dir[1].tgid)
 		return false;
 	if (!owner_defer(st, CR_NOTE_CONNECT, 0, bpf_get_current_pid_tgid() >> 32))

@@ -117,6 +117,22 @@ static __always_inline __u64 sock_flag_bit(int flag)
 #define CR_RD(btf, obj, field) ((btf) ? (obj)->field : BPF_CORE_READ(obj, field))
 
 /*
+ * The socket as a tcp_sock, for the fields beyond struct sock. btf: a BTF pointer the
+ * verifier lets the program load through (bpf_skc_to_tcp_sock, NULL unless a full TCP
+ * socket), so that CR_TRD is a plain load; a reset record read ~20 fields through
+ * bpf_probe_read_kernel, a helper call each (issue 14). Else (kprobes) the same address,
+ * read by helper.
+ */
+static __always_inline const struct tcp_sock *tcp_of(const struct sock *sk, bool btf)
+{
+	if (btf)
+		return (const struct tcp_sock *)bpf_skc_to_tcp_sock((void *)sk);
+	return (const struct tcp_sock *)sk;
+}
+
+#define CR_TRD(btf, tp, field) ((btf) ? (tp)->field : BPF_CORE_READ(tp, field))
+
+/*
  * Tuple, state and netns: valid for full, request and TIME_WAIT sockets (all
  * start with sock_common). The local port of a full socket comes from
  * inet_sport: __tcp_close sets CLOSE (which unhashes and zeroes skc_num)
@@ -130,10 +146,14 @@ static __always_inline void fill_sock_common(struct cr_event *e, const struct so
 	e->rport = bpf_ntohs(CR_RD(btf, sk, __sk_common.skc_dport));
 	e->netns = btf ? sk->__sk_common.skc_net.net->ns.inum
 		       : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	if (e->state == CR_TCP_TIME_WAIT || e->state == CR_TCP_NEW_SYN_RECV)
+	if (e->state == CR_TCP_TIME_WAIT || e->state == CR_TCP_NEW_SYN_RECV) {
 		e->lport = CR_RD(btf, sk, __sk_common.skc_num);
-	else /* beyond struct sock: read, whatever the pointer */
-		e->lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	} else { /* beyond struct sock */
+		const struct tcp_sock *tp = tcp_of(sk, btf);
+
+		e->lport = bpf_ntohs(tp ? CR_TRD(btf, tp, inet_conn.icsk_inet.inet_sport)
+					: BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	}
 	if (e->family == CR_AF_INET) {
 		if (btf) {
 			*(__u32 *)e->laddr = sk->__sk_common.skc_rcv_saddr;
@@ -158,14 +178,17 @@ static __always_inline void fill_sock_common(struct cr_event *e, const struct so
 /* Close-related facts; only for full sockets (TIME_WAIT/request socks end after sock_common). */
 static __always_inline void fill_sock_full(struct cr_event *e, const struct sock *sk, bool btf)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	const struct tcp_sock *tp;
 	__u64 skflags;
 	__u32 unread;
 
 	if (e->state == CR_TCP_TIME_WAIT || e->state == CR_TCP_NEW_SYN_RECV)
 		return;
+	tp = tcp_of(sk, btf);
+	if (!tp)
+		return; /* not a full TCP socket */
 	skflags = CR_RD(btf, sk, __sk_common.skc_flags);
-	unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+	unread = CR_TRD(btf, tp, rcv_nxt) - CR_TRD(btf, tp, copied_seq);
 	/* as tcp_inq(): the FIN occupies one sequence number but is no data */
 	if (unread && (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
 		unread--;
@@ -177,9 +200,9 @@ static __always_inline void fill_sock_full(struct cr_event *e, const struct sock
 		e->flags |= CR_F_ORPHAN;
 	if (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_KEEPOPEN)))
 		e->keepalive = 1;
-	e->probes_out = BPF_CORE_READ((struct inet_connection_sock *)sk, icsk_probes_out);
+	e->probes_out = CR_TRD(btf, tp, inet_conn.icsk_probes_out);
 	if (skflags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_LINGER))) {
-		__u64 ticks = BPF_CORE_READ(sk, sk_lingertime);
+		__u64 ticks = CR_RD(btf, sk, sk_lingertime);
 
 		e->flags |= CR_F_LINGER;
 		/* without a kernel config the unit is unknown; 0 stays exact, which is what matters */
@@ -305,26 +328,28 @@ static __always_inline __u32 jiffies_to_ms(__u32 ticks)
  * Read once per received RST (never on the recv/send paths): these are the
  * kernel's own per-socket stamps (tcp_jiffies32), compared with jiffies now.
  */
-static __always_inline void fill_rst_evidence(struct cr_event *e, const struct sock *sk)
+static __always_inline void fill_rst_evidence(struct cr_event *e, const struct sock *sk, bool btf)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	const struct inet_connection_sock *icsk = (const struct inet_connection_sock *)sk;
+	const struct tcp_sock *tp;
 	__u32 now;
 
 	if (e->state == CR_TCP_TIME_WAIT || e->state == CR_TCP_NEW_SYN_RECV)
 		return;
-	e->unacked = BPF_CORE_READ(tp, snd_nxt) - BPF_CORE_READ(tp, snd_una);
-	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3; /* stored << 3 */
-	e->retrans = BPF_CORE_READ(tp, total_retrans);
-	e->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
-	e->bytes_received = BPF_CORE_READ(tp, bytes_received);
+	tp = tcp_of(sk, btf);
+	if (!tp)
+		return;
+	e->unacked = CR_TRD(btf, tp, snd_nxt) - CR_TRD(btf, tp, snd_una);
+	e->srtt_us = CR_TRD(btf, tp, srtt_us) >> 3; /* stored << 3 */
+	e->retrans = CR_TRD(btf, tp, total_retrans);
+	e->bytes_acked = CR_TRD(btf, tp, bytes_acked);
+	e->bytes_received = CR_TRD(btf, tp, bytes_received);
 	e->evidence |= CR_EVD_SOCK;
 	if (!CONFIG_HZ)
 		return; /* no kernel config: jiffies have no known length */
 	now = (__u32)bpf_jiffies64();
-	e->since_send_ms = jiffies_to_ms(now - BPF_CORE_READ(tp, lsndtime));
-	e->since_recv_ms = jiffies_to_ms(now - BPF_CORE_READ(icsk, icsk_ack.lrcvtime));
-	e->since_ack_ms = jiffies_to_ms(now - BPF_CORE_READ(tp, rcv_tstamp));
+	e->since_send_ms = jiffies_to_ms(now - CR_TRD(btf, tp, lsndtime));
+	e->since_recv_ms = jiffies_to_ms(now - CR_TRD(btf, tp, inet_conn.icsk_ack.lrcvtime));
+	e->since_ack_ms = jiffies_to_ms(now - CR_TRD(btf, tp, rcv_tstamp));
 	e->evidence |= CR_EVD_TIMES;
 }
 

@@ -73,12 +73,23 @@ static __always_inline bool store_fullsock(const struct sock *sk)
 	return state != CR_TCP_TIME_WAIT && state != CR_TCP_NEW_SYN_RECV;
 }
 
-/* The socket's cookie, made if nobody asked for one yet (a socket keeps it for life). */
-static __always_inline __u64 store_cookie(struct sock *sk)
+/*
+ * A socket nobody asked a cookie for has nothing stored (every entry is keyed by a cookie
+ * made for it): its first entry can be written whole, with what the caller knows, by one
+ * update - no lookup that must miss, no zeroed entry to look up again and fill (issue 14:
+ * a connect() and an accepted connection's set-up make most entries, at two hash walks
+ * each instead of three). False: sk has a cookie (use store_get), or the entry was not made.
+ */
+static __always_inline bool store_first(struct sock *sk)
 {
-	const __u64 cookie = sk->__sk_common.skc_cookie.counter;
+	return store_fullsock(sk) && !sk->__sk_common.skc_cookie.counter;
+}
 
-	return cookie ? cookie : bpf_get_socket_cookie(sk);
+static __always_inline bool store_insert_first(struct sock *sk, const struct sock_store *init)
+{
+	__u64 cookie = bpf_get_socket_cookie(sk);
+
+	return bpf_map_update_elem(&sock_store, &cookie, init, BPF_NOEXIST) == 0;
 }
 
 /* sk's state; create: a zeroed entry when there is none. NULL: none (or none could be made). */
@@ -89,12 +100,16 @@ static __always_inline struct sock_store *store_get(struct sock *sk, bool create
 
 	if (!store_fullsock(sk))
 		return NULL;
-	if (!create && !sk->__sk_common.skc_cookie.counter)
+	cookie = sk->__sk_common.skc_cookie.counter;
+	if (cookie) {
+		st = bpf_map_lookup_elem(&sock_store, &cookie);
+		if (st || !create)
+			return st;
+	} else if (!create) {
 		return NULL; /* no cookie yet: nothing was ever stored for it */
-	cookie = store_cookie(sk);
-	st = bpf_map_lookup_elem(&sock_store, &cookie);
-	if (st || !create)
-		return st;
+	} else {
+		cookie = bpf_get_socket_cookie(sk); /* new: the lookup would miss */
+	}
 	if (bpf_map_update_elem(&sock_store, &cookie, &sock_store_zero, BPF_NOEXIST))
 		return NULL;
 	return bpf_map_lookup_elem(&sock_store, &cookie);
