@@ -89,16 +89,27 @@ static __always_inline void event_submit(struct cr_event *e)
 	bpf_ringbuf_submit(e, flags);
 }
 
+/*
+ * The current task's flags: a plain load through the BTF task pointer where the kernel has
+ * that helper (5.11+; the check is a CO-RE relocation, so 5.10 never sees the call), else a
+ * bpf_probe_read_kernel.
+ */
+static __always_inline unsigned int current_task_flags(void)
+{
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
+		return bpf_get_current_task_btf()->flags;
+	return BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), flags);
+}
+
 static __always_inline void fill_task(struct cr_event *e)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->cgroup = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (BPF_CORE_READ(task, flags) & CR_PF_EXITING)
+	if (current_task_flags() & CR_PF_EXITING)
 		e->flags |= CR_F_EXITING;
 }
 
