@@ -164,7 +164,7 @@ void Correlator::begin_lifecycle(Socket& s) {
   fresh.gen = ++gen_seq_;
   fresh.lru_prev = s.lru_prev;  // the table element stays where it is in the LRU
   fresh.lru_next = s.lru_next;
-  if (pending_by_gen_.count(s.gen)) {
+  if (pending_by_gen_.contains(s.gen)) {
     Socket& old = retired_[s.gen];
     old = std::move(s);
     old.lru_prev = old.lru_next = nullptr;
@@ -243,35 +243,6 @@ size_t Correlator::TupleKeyHash::operator()(const TupleKey& k) const noexcept {
   return h(k.local) * 31 + h(k.remote);
 }
 
-template <class Map>
-void Correlator::index_add(Map& map, const typename Map::key_type& key, PendingIt it) {
-  auto& free = free_nodes(map);
-  if (free.empty()) {
-    map.emplace(key, it);
-    return;
-  }
-  typename Map::node_type node = std::move(free.back());
-  free.pop_back();
-  node.key() = key;
-  node.mapped() = it;
-  map.insert(std::move(node));
-}
-
-template <class Map>
-void Correlator::index_remove(Map& map, const typename Map::key_type& key, PendingIt it) {
-  auto [b, e] = map.equal_range(key);
-  for (auto i = b; i != e; ++i) {
-    if (i->second != it) continue;
-    auto& free = free_nodes(map);
-    if (free.size() < kMaxRecycled) {
-      free.push_back(map.extract(i));
-    } else {
-      map.erase(i);
-    }
-    return;
-  }
-}
-
 Correlator::IndexEntries Correlator::index_entries(const Pending& p) {
   const ResetCase& c = p.c;
   IndexEntries e;
@@ -293,45 +264,45 @@ void Correlator::update_pending(PendingIt it, F&& fn) {
   const IndexEntries after = index_entries(*it);
   auto has = [](const IndexEntries& e, uint64_t gen) { return e.gens[0] == gen || e.gens[1] == gen; };
   for (const uint64_t gen : before.gens) {
-    if (gen && !has(after, gen)) index_remove(pending_by_gen_, gen, it);
+    if (gen && !has(after, gen)) pending_by_gen_.remove(gen, it);
   }
   for (const uint64_t gen : after.gens) {
-    if (gen && !has(before, gen)) index_add(pending_by_gen_, gen, it);
+    if (gen && !has(before, gen)) pending_by_gen_.add(gen, it);
   }
   if (before.awaiting_sent != after.awaiting_sent) {
-    if (before.awaiting_sent) index_remove(awaiting_sent_, *before.awaiting_sent, it);
-    if (after.awaiting_sent) index_add(awaiting_sent_, *after.awaiting_sent, it);
+    if (before.awaiting_sent) awaiting_sent_.remove(*before.awaiting_sent, it);
+    if (after.awaiting_sent) awaiting_sent_.add(*after.awaiting_sent, it);
   }
   if (before.awaiting_received != after.awaiting_received) {
-    if (before.awaiting_received) index_remove(awaiting_received_, *before.awaiting_received, it);
-    if (after.awaiting_received) index_add(awaiting_received_, *after.awaiting_received, it);
+    if (before.awaiting_received) awaiting_received_.remove(*before.awaiting_received, it);
+    if (after.awaiting_received) awaiting_received_.add(*after.awaiting_received, it);
   }
 }
 
 void Correlator::index_pending(PendingIt it) {
   const IndexEntries e = index_entries(*it);
   for (const uint64_t gen : e.gens) {
-    if (gen) index_add(pending_by_gen_, gen, it);
+    if (gen) pending_by_gen_.add(gen, it);
   }
-  if (e.awaiting_sent) index_add(awaiting_sent_, *e.awaiting_sent, it);
-  if (e.awaiting_received) index_add(awaiting_received_, *e.awaiting_received, it);
+  if (e.awaiting_sent) awaiting_sent_.add(*e.awaiting_sent, it);
+  if (e.awaiting_received) awaiting_received_.add(*e.awaiting_received, it);
 }
 
 void Correlator::unindex_pending(PendingIt it) {
   const IndexEntries e = index_entries(*it);
   for (const uint64_t gen : e.gens) {
-    if (gen) index_remove(pending_by_gen_, gen, it);
+    if (gen) pending_by_gen_.remove(gen, it);
   }
-  if (e.awaiting_sent) index_remove(awaiting_sent_, *e.awaiting_sent, it);
-  if (e.awaiting_received) index_remove(awaiting_received_, *e.awaiting_received, it);
+  if (e.awaiting_sent) awaiting_sent_.remove(*e.awaiting_sent, it);
+  if (e.awaiting_received) awaiting_received_.remove(*e.awaiting_received, it);
 }
 
 Correlator::PendingIt Correlator::erase_pending(PendingIt it) {
   unindex_pending(it);
-  if (it->c.sent) index_remove(sent_on_tuple_, TupleKey{it->c.sent->local, it->c.sent->remote}, it);
+  if (it->c.sent) sent_on_tuple_.remove(TupleKey{it->c.sent->local, it->c.sent->remote}, it);
   // a retired generation lives as long as a pending reset names it
   for (const uint64_t gen : {it->sent_gen, it->received_gen}) {
-    if (gen && !pending_by_gen_.count(gen)) retired_.erase(gen);
+    if (gen && !pending_by_gen_.contains(gen)) retired_.erase(gen);
   }
   const PendingIt next = std::next(it);
   free_pending_.splice(free_pending_.end(), pending_, it);
@@ -344,21 +315,20 @@ Correlator::PendingIt Correlator::match_pending(const Event& ev, bool want_sent)
   PendingIt best = pending_.end();
   uint64_t best_dt = 0;
   bool best_same_ns = false;
-  auto [b, e] = (want_sent ? awaiting_sent_ : awaiting_received_).equal_range(TupleKey{ev.remote, ev.local});
-  for (auto i = b; i != e; ++i) {
-    const Pending& p = *i->second;
+  (want_sent ? awaiting_sent_ : awaiting_received_).for_each(TupleKey{ev.remote, ev.local}, [&](PendingIt it) {
+    const Pending& p = *it;
     const Event& other = want_sent ? *p.c.received : *p.c.sent;
     const uint64_t dt = abs_diff(other.ts_ns, ev.ts_ns);
-    if (dt > options_.pair_window_ns) continue;
+    if (dt > options_.pair_window_ns) return;
     const bool same_ns = other.netns == ev.netns;
     const bool better = best == pending_.end() || (same_ns && !best_same_ns) ||
                         (same_ns == best_same_ns && (dt < best_dt || (dt == best_dt && p.seq < best->seq)));
     if (better) {
-      best = i->second;
+      best = it;
       best_dt = dt;
       best_same_ns = same_ns;
     }
-  }
+  });
   return best;
 }
 
@@ -410,15 +380,14 @@ void Correlator::on_reset_sent(const Event& ev) {
   // RST goes out. That receive event was this very RST, not a second one.
   PendingIt self_abort = pending_.end();
   if (ev.has_socket && !ev.active && gen) {
-    auto [b, e] = pending_by_gen_.equal_range(gen);
-    for (auto i = b; i != e; ++i) {
-      const Pending& p = *i->second;
+    pending_by_gen_.for_each(gen, [&](PendingIt it) {
+      const Pending& p = *it;
       if (p.c.received && !p.c.sent && p.received_gen == gen &&
           abs_diff(p.c.received->ts_ns, ev.ts_ns) <= options_.pair_window_ns &&
           (self_abort == pending_.end() || p.seq < self_abort->seq)) {
-        self_abort = i->second;
+        self_abort = it;
       }
-    }
+    });
   }
   PendingIt p = self_abort != pending_.end() ? self_abort : match_pending(ev, /*want_sent=*/true);
   if (p == pending_.end()) {
@@ -440,7 +409,7 @@ void Correlator::on_reset_sent(const Event& ev) {
     c.sender_prev_state = prev_state;
     c.ts_ns = std::min(c.ts_ns, ev.ts_ns);
   });
-  index_add(sent_on_tuple_, TupleKey{ev.local, ev.remote}, p);
+  sent_on_tuple_.add(TupleKey{ev.local, ev.remote}, p);
   fold_listener_reset(p);
 }
 
@@ -454,15 +423,14 @@ void Correlator::fold_listener_reset(PendingIt p) {
   if (!s.has_socket) return;
   const bool listener = from_listener(s);
   PendingIt other = pending_.end();
-  auto [b, e] = sent_on_tuple_.equal_range(TupleKey{s.local, s.remote});
-  for (auto i = b; i != e; ++i) {
-    const Pending& q = *i->second;
+  sent_on_tuple_.for_each(TupleKey{s.local, s.remote}, [&](PendingIt it) {
+    const Pending& q = *it;
     const Event& o = *q.c.sent;
-    if (i->second == p || !o.has_socket || from_listener(o) == listener || o.netns != s.netns) continue;
-    if (abs_diff(o.ts_ns, s.ts_ns) > options_.pair_window_ns) continue;
-    if (p->c.received && q.c.received) continue;  // each reached a receiver: two resets
-    if (other == pending_.end() || q.seq < other->seq) other = i->second;
-  }
+    if (it == p || !o.has_socket || from_listener(o) == listener || o.netns != s.netns) return;
+    if (abs_diff(o.ts_ns, s.ts_ns) > options_.pair_window_ns) return;
+    if (p->c.received && q.c.received) return;  // each reached a receiver: two resets
+    if (other == pending_.end() || q.seq < other->seq) other = it;
+  });
   if (other == pending_.end()) return;
   const PendingIt keep = listener ? other : p;
   const PendingIt drop = listener ? p : other;
@@ -492,10 +460,10 @@ void Correlator::on_reset_received(const Event& ev) {
   if (!s.fin_received_ns) s.fin_received_ns = ev.evidence.fin_ns;
   const uint64_t gen = s.gen;
   // the same local abort seen after its RST: already accounted for
-  auto [b, e] = pending_by_gen_.equal_range(gen);
-  for (auto i = b; i != e; ++i) {
-    const Pending& p = *i->second;
-    if (p.c.sent && p.sent_gen == gen && !p.c.sent->active) return;
+  if (pending_by_gen_.any_of(gen, [&](PendingIt it) {
+        return it->c.sent && it->sent_gen == gen && !it->c.sent->active;
+      })) {
+    return;
   }
   // Loopback ordering: the RST is delivered inside the sender's transmit, so this
   // receive event comes BEFORE the sender's RESET_SENT and opens the case, and it
@@ -566,12 +534,11 @@ void Correlator::on_sock_call(const Event& ev) {
 
   const ObservedCall call = ev.call == Call::Recv ? ObservedCall::Recv : ObservedCall::Send;
   const int err = ev.phase == Phase::Eof ? 0 : -ev.ret;
-  auto [b, e] = pending_by_gen_.equal_range(s.gen);
-  for (auto i = b; i != e; ++i) {
-    Pending& p = *i->second;
+  pending_by_gen_.for_each(s.gen, [&](PendingIt pit) {
+    Pending& p = *pit;
     const bool on_receiver = p.c.received && p.received_gen == s.gen;
     const bool on_sender = p.c.sent && p.sent_gen == s.gen;
-    if (!on_receiver && !on_sender) continue;
+    if (!on_receiver && !on_sender) return;
     auto it = std::find_if(p.c.observed.begin(), p.c.observed.end(), [&](const Observation& o) {
       return o.task.pid == ev.task.pid && o.call == call && o.err == err;
     });
@@ -586,7 +553,7 @@ void Correlator::on_sock_call(const Event& ev) {
     // both ends known and the application has seen the error: nothing more to wait for
     // (not a listener's RST: the socket's own, which it folds into, may still be on its way)
     if (on_receiver && p.c.sent && !from_listener(*p.c.sent) && ev.phase == Phase::Error) p.deadline_ns = 0;
-  }
+  });
 }
 
 // ---- reporting ----------------------------------------------------------------
@@ -661,7 +628,7 @@ void Correlator::expire_closed(uint64_t now_ns) {
     closed_.pop_front();
     Socket* s = closed.socket;
     if (s->gen != closed.gen) continue;  // gone (reset: gen 0), reused or a new lifecycle
-    if (!too_old && pending_by_gen_.count(closed.gen)) {
+    if (!too_old && pending_by_gen_.contains(closed.gen)) {
       closed_.push_back(closed);
       continue;
     }
@@ -678,6 +645,7 @@ void Correlator::flush() {
   retired_.clear();
   awaiting_sent_.clear();
   awaiting_received_.clear();
+  sent_on_tuple_.clear();
   for (Socket* s = lru_head_; s; s = s->lru_next) report_final_findings(*s);  // least recent first
 }
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "correlate/flat_multi_index.h"
 #include "correlate/reset_case.h"
 #include "correlate/stable_table.h"
 #include "correlate/task_context.h"
@@ -170,8 +171,8 @@ class Correlator {
   void expire_closed(uint64_t now_ns);
 
   using SocketMap = StableTable<Socket>;  // by cookie
-  using GenIndex = std::unordered_multimap<uint64_t, PendingIt>;
-  using TupleIndex = std::unordered_multimap<TupleKey, PendingIt, TupleKeyHash>;
+  using GenIndex = FlatMultiIndex<uint64_t, PendingIt, std::hash<uint64_t>>;
+  using TupleIndex = FlatMultiIndex<TupleKey, PendingIt, TupleKeyHash>;
 
   CorrelatorOptions options_;
   CorrelatorOutput& out_;
@@ -182,12 +183,6 @@ class Correlator {
   void recycle_parts(Socket& s);  // its close record and call tracks
   void set_close(Socket& s, const Event& ev);
   std::unique_ptr<std::vector<CallTrack>> new_calls();
-  template <class Map>
-  void index_add(Map& map, const typename Map::key_type& key, PendingIt it);
-  template <class Map>
-  void index_remove(Map& map, const typename Map::key_type& key, PendingIt it);
-  std::vector<GenIndex::node_type>& free_nodes(GenIndex&) { return free_gen_entries_; }
-  std::vector<TupleIndex::node_type>& free_nodes(TupleIndex&) { return free_tuple_entries_; }
 
   SocketMap sockets_;
   Socket* lru_head_ = nullptr;  // least recently touched
@@ -221,14 +216,12 @@ class Correlator {
   size_t closed_count_ = 0;  // sockets in sockets_ with closed_ns set
   CorrelatorStats stats_;
   // In a reset storm every connection inserts and erases two sockets, a close record, call
-  // tracks and a few pending-index entries: malloc and free of them were ~12% of trace's CPU
+  // tracks (and, before the flat indexes, a few index entries): malloc and free of them were ~12% of trace's CPU
   // (perf, issue #14; glibc's per-thread cache overflows when a tick expires thousands at
   // once). What goes away is kept here for the next one, at most kMaxRecycled of each kind.
   static constexpr size_t kMaxRecycled = 4096;
   std::vector<std::unique_ptr<CloseInfo>> free_closes_;
   std::vector<std::unique_ptr<std::vector<CallTrack>>> free_calls_;  // cleared
-  std::vector<GenIndex::node_type> free_gen_entries_;
-  std::vector<TupleIndex::node_type> free_tuple_entries_;
 };
 
 }  // namespace connreset
