@@ -77,14 +77,15 @@ static __always_inline bool store_fullsock(const struct sock *sk)
  * A socket nobody asked a cookie for has nothing stored (every entry is keyed by a cookie
  * made for it): its first entry can be written whole, with what the caller knows, by one
  * update - no lookup that must miss, no zeroed entry to look up again and fill (issue 14:
- * a connect() and an accepted connection's set-up make most entries, at two hash walks
- * each instead of three). False: sk has a cookie (use store_get), or the entry was not made.
+ * a connect() and an accepted connection's set-up make most entries, at one hash walk each
+ * instead of three). False: sk has a cookie (use store_get).
  */
 static __always_inline bool store_first(struct sock *sk)
 {
 	return store_fullsock(sk) && !sk->__sk_common.skc_cookie.counter;
 }
 
+/* After store_first(sk): its entry, written whole. False: not made (a race with another CPU). */
 static __always_inline bool store_insert_first(struct sock *sk, const struct sock_store *init)
 {
 	__u64 cookie = bpf_get_socket_cookie(sk);
