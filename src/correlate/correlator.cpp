@@ -234,8 +234,10 @@ void Correlator::on_event(const Event& ev) {
 // ---- RST pairing ------------------------------------------------------------
 
 namespace {
-// a listening socket's answer to a segment of no connection it has (see fold_listener_reset)
+// a listening socket's answer to a segment of no connection it has (see fold_stray_reset)
 bool from_listener(const Event& e) { return e.has_socket && !e.active && e.state == tcp::kListen; }
+// an RST the connection's own socket did not send: a listener's, or one for no socket at all
+bool is_stray_reset(const Event& e) { return !e.has_socket || from_listener(e); }
 }  // namespace
 
 size_t Correlator::TupleKeyHash::operator()(const TupleKey& k) const noexcept {
@@ -410,30 +412,30 @@ void Correlator::on_reset_sent(const Event& ev) {
     c.ts_ns = std::min(c.ts_ns, ev.ts_ns);
   });
   sent_on_tuple_.add(TupleKey{ev.local, ev.remote}, p);
-  fold_listener_reset(p);
+  fold_stray_reset(p);
 }
 
 // Once close() (unread data, SO_LINGER 0) or an abort unhashes a connection's socket, its
 // peer's segments still in flight - a delayed ACK, more data - find the listener on that port,
-// which answers each with its own RST. On loopback that RST can even reach the peer before the
-// socket's own (the unhash comes before the send in __tcp_close). One reset, told by the socket
-// that caused it: the listener's folds into it, handing over the receiver it reached, if any.
-void Correlator::fold_listener_reset(PendingIt p) {
+// or no socket at all once the listener is closed, and each is answered with an RST of its own.
+// On loopback that RST can even reach the peer before the socket's own (the unhash comes before
+// the send in __tcp_close; seen with a closed listener in a 5.10 guest). One reset, told by the
+// socket that caused it: the stray RST folds into it, handing over the receiver it reached.
+void Correlator::fold_stray_reset(PendingIt p) {
   const Event& s = *p->c.sent;
-  if (!s.has_socket) return;
-  const bool listener = from_listener(s);
+  const bool stray = is_stray_reset(s);
   PendingIt other = pending_.end();
   sent_on_tuple_.for_each(TupleKey{s.local, s.remote}, [&](PendingIt it) {
     const Pending& q = *it;
     const Event& o = *q.c.sent;
-    if (it == p || !o.has_socket || from_listener(o) == listener || o.netns != s.netns) return;
+    if (it == p || is_stray_reset(o) == stray || o.netns != s.netns) return;
     if (abs_diff(o.ts_ns, s.ts_ns) > options_.pair_window_ns) return;
     if (p->c.received && q.c.received) return;  // each reached a receiver: two resets
     if (other == pending_.end() || q.seq < other->seq) other = it;
   });
   if (other == pending_.end()) return;
-  const PendingIt keep = listener ? other : p;
-  const PendingIt drop = listener ? p : other;
+  const PendingIt keep = stray ? other : p;
+  const PendingIt drop = stray ? p : other;
   if (drop->c.received) {
     // keep takes the receiver before drop goes, so a retired generation it names stays alive
     update_pending(keep, [&](Pending& pd) {
@@ -551,8 +553,8 @@ void Correlator::on_sock_call(const Event& ev) {
       it->last_ns = ev.ts_ns;
     }
     // both ends known and the application has seen the error: nothing more to wait for
-    // (not a listener's RST: the socket's own, which it folds into, may still be on its way)
-    if (on_receiver && p.c.sent && !from_listener(*p.c.sent) && ev.phase == Phase::Error) p.deadline_ns = 0;
+    // (not a stray RST: the socket's own, which it folds into, may still be on its way)
+    if (on_receiver && p.c.sent && !is_stray_reset(*p.c.sent) && ev.phase == Phase::Error) p.deadline_ns = 0;
   });
 }
 

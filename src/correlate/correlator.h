@@ -146,7 +146,7 @@ class Correlator {
   void mark_closed(Socket& s, uint64_t ts_ns);  // closed_ns, the closed table, final findings
   void on_sock_call(const Event& ev);
   PendingIt match_pending(const Event& ev, bool want_sent);
-  void fold_listener_reset(PendingIt p);
+  void fold_stray_reset(PendingIt p);
   PendingIt open_pending(ResetCase c, uint64_t ts);
   PendingIt erase_pending(PendingIt it);
   // The only way to change a pending case's sides (sent/received): applies fn(Pending&) and

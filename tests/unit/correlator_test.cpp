@@ -116,6 +116,48 @@ TEST_F(CorrelatorTest, ListenersRstForAJustClosedConnection_FoldsIntoTheClosersR
   }
 }
 
+// The same with the listener closed: the client's segment in flight meets no socket, and that
+// RST reached the client first, before the close's own (seen on 5.10 kprobes). The client's
+// ECONNRESET must not end the case before the close's RST arrives to take it over.
+TEST_F(CorrelatorTest, NoSocketRstForAJustClosedConnection_FoldsIntoTheClosersReset) {
+  const TaskRef softirq = task(0, "swapper/1");
+  for (const bool stray_first : {true, false}) {
+    SCOPED_TRACE(stray_first ? "the no-socket RST reaches the client" : "the socket's RST reaches the client");
+    Collect got;
+    Correlator c(opts, got);
+    std::vector<Event> events = {state(1 * kMs, client_sock, client, tcp::kClose, tcp::kSynSent),
+                                 call(2 * kMs, server_sock, server, Call::Recv, Phase::Data, 100)};
+    const Event stray = no_socket_reply(10 * kMs + 100, ep(18081), ep(46252), tcp::kSegAck, softirq);
+    if (stray_first) {
+      events.push_back(rst_received(10 * kMs, client_sock, softirq));
+      events.push_back(stray);
+      events.push_back(call(10 * kMs + 200, client_sock, client, Call::Recv, Phase::Error, -ECONNRESET));
+    }
+    for (const Event& e : events) c.on_event(e);
+    events.clear();
+    c.tick(10 * kMs + 300);  // the client has its error; the close's RST is not in yet
+    if (stray_first) {
+      events.push_back(abort_on_close(10 * kMs + 400, server_sock, server, 20000));
+    } else {
+      events.push_back(rst_received(10 * kMs, client_sock, server));
+      events.push_back(abort_on_close(10 * kMs + 100, server_sock, server, 20000));
+      events.push_back(call(10 * kMs + 200, client_sock, client, Call::Recv, Phase::Error, -ECONNRESET));
+      events.push_back(no_socket_reply(11 * kMs, ep(18081), ep(46252), tcp::kSegAck, softirq));
+    }
+    for (const Event& e : events) c.on_event(e);
+    c.flush();
+    ASSERT_EQ(got.resets.size(), 1u);
+    const ResetCase& r = got.resets[0];
+    EXPECT_EQ(classify(r), Cause::UnreadDataAtClose);
+    ASSERT_TRUE(r.sender);
+    EXPECT_EQ(r.sender->pid, server.pid);
+    ASSERT_TRUE(r.receiver);
+    EXPECT_EQ(r.receiver->pid, client.pid);
+    ASSERT_EQ(r.observed.size(), 1u);
+    EXPECT_EQ(r.observed[0].result(), "ECONNRESET");
+  }
+}
+
 // Without a socket of its own resetting the connection, a listener's RST is a reset of its own.
 TEST_F(CorrelatorTest, ListenersRstAlone_StaysItsOwnReset) {
   const Conn listener{33, ep(18081), ep(46252)};
