@@ -21,8 +21,7 @@ RunInfo make_run_info(const std::string& command, const KernelFeatures& f, const
 
 LiveSession::LiveSession(const LiveOptions& options, std::vector<Sink*> sinks)
     : options_(options),
-      features_(detect_features()),
-      plan_(make_attach_plan(features_, options.family)),
+      plan_(plan_for_running_kernel(options.family)),
       pipeline_(options.correlator, options.filter, std::move(sinks)) {
   tracer_ = std::make_unique<Tracer>(plan_, options_.tracer);
   pipeline_.observe(options_.observer);
@@ -32,7 +31,7 @@ LiveSession::LiveSession(const LiveOptions& options, std::vector<Sink*> sinks)
 
 LiveSession::~LiveSession() { stop_background(); }
 
-RunInfo LiveSession::run_info() const { return make_run_info(options_.command, features_, plan_); }
+RunInfo LiveSession::run_info() const { return make_run_info(options_.command, features(), plan_); }
 
 void LiveSession::poll_once() {
   const int n = tracer_->poll(options_.poll_ms, [this](std::span<const std::byte> raw) {

@@ -46,7 +46,7 @@ class LiveSession {
   // Reports what is pending and the run's statistics; call once, after polling ended.
   RunStats finish();
 
-  const KernelFeatures& features() const { return features_; }
+  const KernelFeatures& features() const { return *plan_.features; }
   const AttachPlan& plan() const { return plan_; }
   const Tracer& tracer() const { return *tracer_; }
   RunInfo run_info() const;
@@ -55,7 +55,6 @@ class LiveSession {
   void poll_once();
 
   LiveOptions options_;
-  KernelFeatures features_;
   AttachPlan plan_;
   Pipeline pipeline_;
   std::unique_ptr<Tracer> tracer_;

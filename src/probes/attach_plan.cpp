@@ -229,4 +229,19 @@ AttachPlan make_attach_plan(const KernelFeatures& f, FamilyChoice choice) {
   return plan;
 }
 
+AttachPlan plan_for_running_kernel(FamilyChoice choice) {
+  KernelFeatures f = detect_basic_features();
+  if (choice == FamilyChoice::Auto || choice == FamilyChoice::Fentry) detect_fentry(f);
+  if (choice == FamilyChoice::Kprobe) {
+    detect_kprobes(f);
+  } else if (choice == FamilyChoice::Auto) {
+    AttachPlan plan = make_attach_plan(f, choice);
+    const bool complete = std::all_of(plan.entries.begin(), plan.entries.end(),
+                                      [](const PlanEntry& e) { return e.chosen != nullptr; });
+    if (complete) return plan;
+    detect_kprobes(f);
+  }
+  return make_attach_plan(f, choice);
+}
+
 }  // namespace connreset

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 
 namespace connreset {
 namespace {
@@ -37,16 +38,21 @@ constexpr std::array<const char*, 10> kFunctions = {
     "__tcp_close",           "tcp_recvmsg",       "tcp_sendmsg",       "tcp_disconnect",
     "tcp_v4_destroy_sock"};
 
+// /proc/kallsyms is ~200,000 lines: read line by line and look at the name only for text
+// symbols ("addr t name [module]"), without splitting every line into strings.
 void probe_kallsyms(KernelFeatures& f) {
   std::ifstream in("/proc/kallsyms");
-  std::string addr, type, name;
-  while (in >> addr >> type >> name) {
-    if (type != "t" && type != "T") continue;
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t type = line.find(' ');
+    if (type == std::string::npos || type + 2 >= line.size() || (line[type + 1] | 0x20) != 't') continue;
+    const size_t start = type + 3;
+    size_t end = line.find_first_of(" \t", start);
+    if (end == std::string::npos) end = line.size();
+    const std::string_view name(line.data() + start, end - start);
     for (const char* fn : kFunctions) {
-      if (name == fn) f.kallsyms.insert(name);
+      if (name == fn) f.kallsyms.insert(std::string(name));
     }
-    std::string rest;
-    std::getline(in, rest);  // optional [module]
   }
 }
 
@@ -75,6 +81,7 @@ void probe_btf(KernelFeatures& f) {
     if (id < 0) continue;
     const struct btf_type* proto = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
     f.btf_funcs[fn] = proto && btf_is_func_proto(proto) ? btf_vlen(proto) : -1;
+    if (std::strcmp(fn, "tcp_set_state") == 0) f.tcp_set_state_btf_id = id;
   }
   btf__free(btf);
 }
@@ -99,7 +106,7 @@ void probe_caps(KernelFeatures& f) {
 
 }  // namespace
 
-KernelFeatures detect_features(bool trial) {
+KernelFeatures detect_basic_features() {
   KernelFeatures f;
   struct utsname u {};
   if (uname(&u) == 0) f.release = u.release;
@@ -112,11 +119,27 @@ KernelFeatures detect_features(bool trial) {
   f.ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
   // kprobe support shows as a perf PMU (and in tracefs); absent when CONFIG_KPROBES is off
   f.kprobes = std::filesystem::exists("/sys/bus/event_source/devices/kprobe");
+  return f;
+}
+
+void detect_fentry(KernelFeatures& f) {
+  if (!f.privileged || !f.btf) return;
+  f.fentry_error = f.tcp_set_state_btf_id < 0 ? "tcp_set_state not in BTF" : trial_attach_fentry(f.tcp_set_state_btf_id);
+}
+
+void detect_kprobes(KernelFeatures& f) {
   probe_kallsyms(f);
-  if (trial && f.privileged && f.btf) {
-    f.fentry_error = f.func_params("tcp_set_state") < 0 ? "tcp_set_state not in BTF" : trial_attach("fe_set_state");
-    f.kprobe_error = !f.kprobes ? "kernel without kprobes (CONFIG_KPROBES off)"
-                                : trial_attach("kp_set_state");
+  if (!f.privileged || !f.btf) return;
+  f.kprobe_error = !f.kprobes ? "kernel without kprobes (CONFIG_KPROBES off)" : trial_attach("kp_set_state");
+}
+
+KernelFeatures detect_features(bool trial) {
+  KernelFeatures f = detect_basic_features();
+  if (trial) {
+    detect_fentry(f);
+    detect_kprobes(f);
+  } else {
+    probe_kallsyms(f);
   }
   return f;
 }

@@ -23,6 +23,7 @@ struct KernelFeatures {
   bool kprobes = false;          // the kernel has kprobe support
   // kernel functions connreset may hook: name -> parameter count per BTF
   std::map<std::string, int> btf_funcs;
+  int tcp_set_state_btf_id = -1;  // where the fentry trial attaches
   std::set<std::string> kallsyms;  // of those, the ones with a symbol (kprobe-able)
   // a real trial attach of one small program per family: "" = works, else why not
   std::string fentry_error = "not tried";
@@ -37,10 +38,19 @@ struct KernelFeatures {
   }
 };
 
-// trial: also load and attach a small fentry and kprobe program (needs privileges)
+// Everything (doctor). trial: also load and attach a small fentry and kprobe program (needs
+// privileges).
 KernelFeatures detect_features(bool trial = true);
+
+// The parts, for a caller that checks only what it needs (plan_for_running_kernel): each
+// check costs a parse of the kernel's BTF or symbol table - seconds in an emulated VM.
+KernelFeatures detect_basic_features();  // no trial attach, no symbol table
+void detect_fentry(KernelFeatures& f);   // trial attach of an fentry program
+void detect_kprobes(KernelFeatures& f);  // the symbol table, and a trial attach of a kprobe
 
 // Loads only `program` from connreset's BPF object and attaches it: "" or the error.
 std::string trial_attach(const char* program);
+// Loads and attaches a minimal fentry program at the kernel function `btf_id`: "" or the error.
+std::string trial_attach_fentry(int btf_id);
 
 }  // namespace connreset

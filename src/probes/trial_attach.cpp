@@ -1,4 +1,7 @@
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdarg>
@@ -76,6 +79,44 @@ std::string trial_attach(const char* program) {
   }
   connreset_bpf__destroy(skel);
   libbpf_set_print(previous);
+  return error;
+}
+
+// The fentry trial without connreset's object: opening it would parse the kernel's BTF once
+// more (detect_basic_features already did; ~1 s in an emulated VM). A program of a few
+// instructions is loaded at fentry/<btf_id> and attached. It calls the one helper every
+// connreset fentry program needs, bpf_get_socket_cookie(sk), which 5.10 does not offer to
+// tracing programs (5.12): there the verifier refuses it as it would refuse ours.
+std::string trial_attach_fentry(int btf_id) {
+  const bpf_insn insns[] = {
+      {BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_1, 0, 0},  // r1 = ctx[0], the socket
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_socket_cookie},
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},  // r0 = 0
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  static char log[16384];
+  log[0] = '\0';
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
+              .attach_btf_id = static_cast<__u32>(btf_id), .log_level = 1, .log_size = sizeof(log),
+              .log_buf = log);
+  const int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "cr_trial", "GPL", insns,
+                               sizeof(insns) / sizeof(insns[0]), &opts);
+  if (fd < 0) {
+    const int err = errno;
+    std::string error = std::string("load refused: ") + std::strerror(err);
+    if (const std::string helper = refused_helper(log); !helper.empty()) {
+      error += ": this kernel does not offer the helper " + helper + " to fentry programs";
+    }
+    return error;
+  }
+  std::string error;
+  const int link = bpf_raw_tracepoint_open(nullptr, fd);  // attaches a tracing program
+  if (link < 0) {
+    error = std::string("attach refused: ") + std::strerror(errno);
+  } else {
+    close(link);
+  }
+  close(fd);
   return error;
 }
 

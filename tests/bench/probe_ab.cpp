@@ -280,8 +280,7 @@ int main(int argc, char** argv) {
 }
 
 int run(const Options& o) {
-  const connreset::KernelFeatures features = connreset::detect_features();
-  const connreset::AttachPlan plan = connreset::make_attach_plan(features, o.probes);
+  const connreset::AttachPlan plan = connreset::plan_for_running_kernel(o.probes);
   if (!plan.usable()) fail("no usable attach plan: " + plan.problems.front());
   if (o.hold) return hold(plan);
 
@@ -352,7 +351,7 @@ int run(const Options& o) {
   const connreset::KernelCounters counters = tracer.counters();
   nlohmann::json out = {
       {"workload", o.workload},
-      {"kernel", features.release},
+      {"kernel", plan.features->release},
       {"hooks", hooks},
       {"rounds", o.rounds},
       {"slice_ms", o.slice_ms},

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "e2e/harness.h"
+#include "probes/attach_plan.h"
 #include "e2e/subprocess.h"
 #include "scenarios/netns.h"
 
@@ -71,6 +72,25 @@ TEST_F(Cli, Doctor_SaysTracingWorks) {
   EXPECT_EQ(wait_exit(c.pid), 0) << out;
   EXPECT_NE(out.find("verdict: tracing works"), std::string::npos) << out;
   EXPECT_NE(out.find("reset_sent"), std::string::npos);
+}
+
+// A tracer checks only what its plan can reach (no symbol table or kprobe trial when auto finds
+// everything before kprobes): the plan must be the one the full check gives, for every family.
+TEST(AttachPlanOnThisKernel, CheckingOnlyWhatThePlanReaches_GivesTheSamePlanAsCheckingEverything) {
+  const KernelFeatures everything = detect_features();
+  for (const FamilyChoice choice :
+       {FamilyChoice::Auto, FamilyChoice::Tracepoint, FamilyChoice::Fentry, FamilyChoice::Kprobe}) {
+    const AttachPlan full = make_attach_plan(everything, choice);
+    const AttachPlan lean = plan_for_running_kernel(choice);
+    SCOPED_TRACE(::testing::Message() << "family " << static_cast<int>(choice));
+    EXPECT_EQ(lean.problems, full.problems);
+    EXPECT_EQ(lean.programs(), full.programs());
+    ASSERT_EQ(lean.entries.size(), full.entries.size());
+    for (size_t i = 0; i < full.entries.size(); ++i) {
+      EXPECT_EQ(lean.entries[i].chosen, full.entries[i].chosen) << full.entries[i].probe->name;
+      EXPECT_EQ(lean.entries[i].why, full.entries[i].why) << full.entries[i].probe->name;
+    }
+  }
 }
 
 TEST_F(Cli, UnknownOption_ClearErrorNonZeroExit) {

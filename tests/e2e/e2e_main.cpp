@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "CONNRESET_PROBES=%s: expected auto, tracepoint, fentry or kprobe\n", requested);
     return 2;
   }
-  const auto plan = connreset::make_attach_plan(connreset::detect_features(), *family);
+  const auto plan = connreset::plan_for_running_kernel(*family);
   if (!plan.usable()) {
     const bool explicit_family = requested && std::strcmp(requested, "auto") != 0;
     std::printf("%s: probe family %s: %s\n", explicit_family ? "UNSUPPORTED" : "FATAL",

@@ -116,7 +116,7 @@ class Run : public ::testing::Test {
 
 // The kernel side alone: what the tree map holds after forks, threads and exits.
 TEST(RunTree, ProgramsLoadOnlyForRun_ForksJoinThreadsDoNot_ExitsAreMarked) {
-  const AttachPlan plan = make_attach_plan(detect_features(), family());
+  const AttachPlan plan = plan_for_running_kernel(family());
   auto has = [](const Tracer& t, const char* program) {
     const auto& a = t.attached();
     return std::find(a.begin(), a.end(), program) != a.end();

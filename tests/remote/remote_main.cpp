@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "CONNRESET_PROBES=%s: expected auto, tracepoint, fentry or kprobe\n", requested);
     return 2;
   }
-  const auto plan = make_attach_plan(detect_features(), *family);
+  const auto plan = plan_for_running_kernel(*family);
   if (!plan.usable()) {
     std::printf("FATAL: probe family %s: %s\n", requested ? requested : "auto", plan.problems.front().c_str());
     return 1;
