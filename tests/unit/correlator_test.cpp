@@ -31,6 +31,20 @@ class CorrelatorTest : public ::testing::Test {
   void feed(Correlator& c, const std::vector<Event>& events) {
     for (const Event& e : events) c.on_event(e);
   }
+
+  // server closed with 20,000 unread bytes; the client saw ECONNRESET: one reset, the close's
+  void expect_one_reset_by_the_close(const Collect& got) const {
+    ASSERT_EQ(got.resets.size(), 1u);
+    const ResetCase& r = got.resets[0];
+    EXPECT_EQ(classify(r), Cause::UnreadDataAtClose);
+    ASSERT_TRUE(r.sender);
+    EXPECT_EQ(r.sender->pid, server.pid);
+    ASSERT_TRUE(r.receiver);
+    EXPECT_EQ(r.receiver->pid, client.pid);
+    ASSERT_EQ(r.observed.size(), 1u);
+    EXPECT_EQ(r.observed[0].result(), "ECONNRESET");
+    EXPECT_EQ(explain(r).unread_bytes, 20000u);
+  }
 };
 
 TEST_F(CorrelatorTest, UnreadDataAtClose_BlamesTheCloserAndNamesTheReceiver) {
@@ -103,16 +117,7 @@ TEST_F(CorrelatorTest, ListenersRstForAJustClosedConnection_FoldsIntoTheClosersR
     feed(c, events);
     c.tick(10 * kMs + 200 + 1);  // the client's error alone does not end the listener's case
     c.flush();
-    ASSERT_EQ(got.resets.size(), 1u);
-    const ResetCase& r = got.resets[0];
-    EXPECT_EQ(classify(r), Cause::UnreadDataAtClose);
-    ASSERT_TRUE(r.sender);
-    EXPECT_EQ(r.sender->pid, server.pid);
-    ASSERT_TRUE(r.receiver);
-    EXPECT_EQ(r.receiver->pid, client.pid);
-    ASSERT_EQ(r.observed.size(), 1u);
-    EXPECT_EQ(r.observed[0].result(), "ECONNRESET");
-    EXPECT_EQ(explain(r).unread_bytes, 20000u);
+    expect_one_reset_by_the_close(got);
   }
 }
 
@@ -146,15 +151,7 @@ TEST_F(CorrelatorTest, NoSocketRstForAJustClosedConnection_FoldsIntoTheClosersRe
     }
     for (const Event& e : events) c.on_event(e);
     c.flush();
-    ASSERT_EQ(got.resets.size(), 1u);
-    const ResetCase& r = got.resets[0];
-    EXPECT_EQ(classify(r), Cause::UnreadDataAtClose);
-    ASSERT_TRUE(r.sender);
-    EXPECT_EQ(r.sender->pid, server.pid);
-    ASSERT_TRUE(r.receiver);
-    EXPECT_EQ(r.receiver->pid, client.pid);
-    ASSERT_EQ(r.observed.size(), 1u);
-    EXPECT_EQ(r.observed[0].result(), "ECONNRESET");
+    expect_one_reset_by_the_close(got);
   }
 }
 
