@@ -130,7 +130,7 @@ void detect_fentry(KernelFeatures& f) {
 void detect_kprobes(KernelFeatures& f) {
   probe_kallsyms(f);
   if (!f.privileged || !f.btf) return;
-  f.kprobe_error = !f.kprobes ? "kernel without kprobes (CONFIG_KPROBES off)" : trial_attach("kp_set_state");
+  f.kprobe_error = !f.kprobes ? "kernel without kprobes (CONFIG_KPROBES off)" : trial_attach_kprobe("tcp_set_state");
 }
 
 KernelFeatures detect_features(bool trial) {
@@ -138,6 +138,10 @@ KernelFeatures detect_features(bool trial) {
   if (trial) {
     detect_fentry(f);
     detect_kprobes(f);
+    // and one of connreset's own kprobe programs, CO-RE relocations and all: a tracer trusts
+    // the minimal trial, and the e2e test AttachPlanOnThisKernel checks on every test kernel
+    // that both say the same
+    if (f.kprobe_ok()) f.kprobe_error = trial_attach("kp_set_state");
   } else {
     probe_kallsyms(f);
   }

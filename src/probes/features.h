@@ -38,19 +38,21 @@ struct KernelFeatures {
   }
 };
 
-// Everything (doctor). trial: also load and attach a small fentry and kprobe program (needs
-// privileges).
+// Everything (doctor). trial: also load and attach a small fentry and kprobe program, and one
+// of connreset's own kprobe programs (needs privileges).
 KernelFeatures detect_features(bool trial = true);
 
 // The parts, for a caller that checks only what it needs (plan_for_running_kernel): each
 // check costs a parse of the kernel's BTF or symbol table - seconds in an emulated VM.
 KernelFeatures detect_basic_features();  // no trial attach, no symbol table
 void detect_fentry(KernelFeatures& f);   // trial attach of an fentry program
-void detect_kprobes(KernelFeatures& f);  // the symbol table, and a trial attach of a kprobe
+void detect_kprobes(KernelFeatures& f);  // the symbol table, and a trial attach of a minimal kprobe
 
 // Loads only `program` from connreset's BPF object and attaches it: "" or the error.
 std::string trial_attach(const char* program);
 // Loads and attaches a minimal fentry program at the kernel function `btf_id`: "" or the error.
 std::string trial_attach_fentry(int btf_id);
+// Loads a minimal kprobe program and attaches it at `function`: "" or the error.
+std::string trial_attach_kprobe(const char* function);
 
 }  // namespace connreset

@@ -1,12 +1,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <regex>
 #include <string>
 
@@ -115,6 +119,57 @@ std::string trial_attach_fentry(int btf_id) {
     error = std::string("attach refused: ") + std::strerror(errno);
   } else {
     close(link);
+  }
+  close(fd);
+  return error;
+}
+
+// The kprobe trial without connreset's object, for the same reason as the fentry one: a
+// kprobe program of a few instructions that reads kernel memory (bpf_probe_read_kernel, as
+// every connreset kprobe program does through CO-RE reads), attached to `function` through the
+// kprobe PMU (perf_event_open + PERF_EVENT_IOC_SET_BPF, which every kernel with BPF kprobes
+// takes). Lockdown, a function kprobes may not hook, or a missing helper refuse it here as
+// they would refuse connreset's programs. `doctor` also loads one of those (trial_attach).
+std::string trial_attach_kprobe(const char* function) {
+  int pmu_type = -1;
+  std::ifstream("/sys/bus/event_source/devices/kprobe/type") >> pmu_type;
+  if (pmu_type < 0) return "no kprobe PMU (/sys/bus/event_source/devices/kprobe/type)";
+  const bpf_insn insns[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_10, 0, 0},  // r1 = fp - 8: where to read to
+      {BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, -8},
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 8},           // r2 = 8 bytes
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, 0},           // r3 = NULL: fails, harmlessly
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_probe_read_kernel},
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  static char log[16384];
+  log[0] = '\0';
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1, .log_size = sizeof(log), .log_buf = log);
+  const int fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "cr_trial", "GPL", insns,
+                               sizeof(insns) / sizeof(insns[0]), &opts);
+  if (fd < 0) {
+    std::string error = std::string("load refused: ") + std::strerror(errno);
+    if (const std::string helper = refused_helper(log); !helper.empty()) {
+      error += ": this kernel does not offer the helper " + helper + " to kprobe programs";
+    }
+    return error;
+  }
+  perf_event_attr attr{};
+  attr.size = sizeof(attr);
+  attr.type = static_cast<__u32>(pmu_type);
+  attr.config1 = reinterpret_cast<uintptr_t>(function);  // kprobe_func
+  attr.config2 = 0;                                      // probe_offset
+  std::string error;
+  const int event = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1 /* every task */, 0 /* cpu */,
+                                             -1, PERF_FLAG_FD_CLOEXEC));
+  if (event < 0) {
+    error = std::string("attach refused: cannot create a kprobe on ") + function + ": " + std::strerror(errno);
+  } else {
+    if (ioctl(event, PERF_EVENT_IOC_SET_BPF, fd) != 0) {
+      error = std::string("attach refused: ") + std::strerror(errno);
+    }
+    close(event);
   }
   close(fd);
   return error;
