@@ -6,6 +6,12 @@
 namespace connreset {
 
 std::string escape_for_terminal(std::string_view raw) {
+  std::string out;
+  append_escaped_for_terminal(out, raw);
+  return out;
+}
+
+void append_escaped_for_terminal(std::string& out, std::string_view raw) {
   static constexpr std::array<char, 16> kHex = {'0', '1', '2', '3', '4', '5', '6', '7',
                                                 '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
   // nearly every string (process and host names, addresses) is plain: copied whole, where a
@@ -14,10 +20,10 @@ std::string escape_for_terminal(std::string_view raw) {
         const auto byte = static_cast<unsigned char>(ch);
         return byte >= 0x20 && byte < 0x7f && ch != '\\';
       })) {
-    return std::string(raw);
+    out.append(raw);
+    return;
   }
-  std::string out;
-  out.reserve(raw.size());
+  out.reserve(out.size() + raw.size());
   for (char ch : raw) {
     const auto byte = static_cast<unsigned char>(ch);
     if (ch == '\\') {
@@ -30,7 +36,6 @@ std::string escape_for_terminal(std::string_view raw) {
       out += kHex[byte & 0xf];
     }
   }
-  return out;
 }
 
 }  // namespace connreset

@@ -102,82 +102,135 @@ Finding explain(Finding f) {
   return f;
 }
 
+namespace {
+
+// "comm[pid]", appended
+void append_label(std::string& s, const TaskRef& t) {
+  append_escaped_for_terminal(s, t.comm);
+  s += '[';
+  s += std::to_string(t.pid);
+  s += ']';
+}
+
+}  // namespace
+
 std::string task_label(const TaskRef& t) {
-  return escape_for_terminal(t.comm) + "[" + std::to_string(t.pid) + "]";
+  std::string s;
+  append_label(s, t);
+  return s;
 }
 
 namespace {
 
-std::string who(const std::optional<TaskRef>& t, const std::string& otherwise) {
-  return t ? task_label(*t) : otherwise;
-}
+// The sentence is appended part by part to one string: in a reset storm, building it from
+// temporaries joined with + was an allocation per part (perf/callgrind, issue #14).
+class Sentence {
+ public:
+  Sentence() { s_.reserve(256); }
+  Sentence& operator<<(std::string_view text) {
+    s_ += text;
+    return *this;
+  }
+  Sentence& operator<<(const TaskRef& t) {
+    append_label(s_, t);
+    return *this;
+  }
+  // the task's label, or `otherwise` when it is not known
+  Sentence& who(const std::optional<TaskRef>& t, std::string_view otherwise) {
+    return t ? *this << *t : *this << otherwise;
+  }
+  std::string take() { return std::move(s_); }
 
-std::string bytes_phrase(uint32_t n) {
-  return thousands(n) + (n == 1 ? " unread byte" : " unread bytes");
-}
+ private:
+  std::string s_;
+};
 
 std::string because_sentence(const Explanation& x) {
   const ResetCase& c = x.reset;
-  const std::string closer = c.closer ? task_label(c.closer->task) : who(c.actor, who(c.sender, "the peer"));
-  const std::string receiver = who(c.receiver, "the peer");
-  const std::string sender = who(c.sender, "its owner");
   const bool died = c.closer && c.closer->exiting;
+  Sentence s;
+  // who closed: the closing task, else the task whose syscall sent it, else the sender's owner
+  auto closer = [&]() -> Sentence& {
+    if (c.closer) return s << c.closer->task;
+    return c.actor ? s << *c.actor : s.who(c.sender, "the peer");
+  };
 
   // Exhaustive (no default): a cause added to the catalog without its sentence does not compile.
   switch (x.cause) {
     case Cause::UnreadDataAtClose: {
-      const std::string n = bytes_phrase(x.unread_bytes.value_or(0));
-      const std::string how = died ? " died (killed, crashed or exit() without close) holding " + n +
-                                         "; the kernel closed its socket"
-                                   : " close()d its end with " + n;
-      return closer + how + ". Linux answers a close with unread data with RST instead of FIN "
-             "and discards that data (RFC 2525 2.17).";
+      const uint32_t n = x.unread_bytes.value_or(0);
+      const std::string_view unit = n == 1 ? " unread byte" : " unread bytes";
+      if (died) {
+        closer() << " died (killed, crashed or exit() without close) holding " << thousands(n) << unit
+                 << "; the kernel closed its socket";
+      } else {
+        closer() << " close()d its end with " << thousands(n) << unit;
+      }
+      s << ". Linux answers a close with unread data with RST instead of FIN and discards that "
+           "data (RFC 2525 2.17).";
+      break;
     }
     case Cause::LingerZeroClose:
-      return closer + (died ? " died with" : " closed its end with") +
-             " SO_LINGER {on, 0 s}: an abortive close, which sends RST instead of FIN and "
-             "discards unsent data.";
+      closer() << (died ? " died with" : " closed its end with")
+               << " SO_LINGER {on, 0 s}: an abortive close, which sends RST instead of FIN and "
+                  "discards unsent data.";
+      break;
     case Cause::ConnectionRefused:
-      return "nothing listens on " + c.remote.str() + " (netns " + std::to_string(c.netns) +
-             "); the kernel answered " + receiver + "'s SYN with RST and connect() failed with "
-             "ECONNREFUSED.";
+      s << "nothing listens on " << c.remote.str() << " (netns " << std::to_string(c.netns)
+        << "); the kernel answered ";
+      s.who(c.receiver, "the peer") << "'s SYN with RST and connect() failed with ECONNREFUSED.";
+      break;
     case Cause::DataAfterClose:
-      return closer + " had already closed its end when more data from " + receiver +
-             " arrived; Linux cannot deliver it and answers with RST.";
+      closer() << " had already closed its end when more data from ";
+      s.who(c.receiver, "the peer") << " arrived; Linux cannot deliver it and answers with RST.";
+      break;
     case Cause::WriteAfterPeerClose:
-      return receiver + " sent on a connection that " + sender +
-             " had already closed; with no socket left for it, the peer's stack answered RST.";
+      s.who(c.receiver, "the peer") << " sent on a connection that ";
+      s.who(c.sender, "its owner")
+          << " had already closed; with no socket left for it, the peer's stack answered RST.";
+      break;
     case Cause::UnknownConnection:
-      return c.remote.str() + " has no socket for this connection (peer restarted, lost its "
-             "state or its namespace is gone) and answered " + receiver + "'s segment with RST.";
+      s << c.remote.str() << " has no socket for this connection (peer restarted, lost its state or "
+                             "its namespace is gone) and answered ";
+      s.who(c.receiver, "the peer") << "'s segment with RST.";
+      break;
     case Cause::SocketDestroyed:
-      return who(c.actor, "another task") + " destroyed the socket of " + sender +
-             " (SOCK_DESTROY, e.g. ss -K); the kernel sent RST.";
+      s.who(c.actor, "another task") << " destroyed the socket of ";
+      s.who(c.sender, "its owner") << " (SOCK_DESTROY, e.g. ss -K); the kernel sent RST.";
+      break;
     case Cause::Disconnect:
-      return who(c.actor, sender) + " disconnected the connected socket (tcp_disconnect, e.g. "
-             "connect(AF_UNSPEC)), which resets the connection.";
+      (c.actor ? s << *c.actor : s.who(c.sender, "its owner"))
+          << " disconnected the connected socket (tcp_disconnect, e.g. connect(AF_UNSPEC)), which "
+             "resets the connection.";
+      break;
     case Cause::OrphanMemoryPressure:
-      return "the kernel reset a connection already closed by its owner because of too many "
-             "orphaned sockets or TCP memory pressure.";
+      s << "the kernel reset a connection already closed by its owner because of too many "
+           "orphaned sockets or TCP memory pressure.";
+      break;
     case Cause::FinWait2Timeout:
-      return "the closed connection waited in FIN_WAIT2 for the peer's FIN longer than allowed; "
-             "the kernel reset it.";
+      s << "the closed connection waited in FIN_WAIT2 for the peer's FIN longer than allowed; "
+           "the kernel reset it.";
+      break;
     case Cause::KeepaliveTimeout:
-      return "keepalive probes on the idle connection went unanswered; the kernel gave up and "
-             "reset it.";
+      s << "keepalive probes on the idle connection went unanswered; the kernel gave up and "
+           "reset it.";
+      break;
     case Cause::ProtocolViolation:
-      return "the peer sent a segment that did not fit the connection (" +
-             (x.rst_reason.empty() ? std::string("no reason given by this kernel") : x.rst_reason) +
-             "); the kernel answered with RST.";
+      s << "the peer sent a segment that did not fit the connection ("
+        << (x.rst_reason.empty() ? std::string_view("no reason given by this kernel") : x.rst_reason)
+        << "); the kernel answered with RST.";
+      break;
     case Cause::KeepaliveRace:
     case Cause::PeerAborted:
       // inferred only: explain() takes the sentence, with its numbers, from infer_remote()
-      return std::string(cause_info(x.cause).meaning) + ".";
+      s << cause_info(x.cause).meaning << ".";
+      break;
     case Cause::RemoteUnknown:
-      return "the RST came from " + c.remote.str() +
-             ", which is not traced on this host; nothing local (close, linger, state) explains it.";
+      s << "the RST came from " << c.remote.str()
+        << ", which is not traced on this host; nothing local (close, linger, state) explains it.";
+      break;
   }
-  return "";  // unreachable: the switch covers every Cause
+  return s.take();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "sinks/json_line.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -34,17 +35,6 @@ bool needs_escape(std::string_view s) {
 }
 
 }  // namespace
-
-// A comma before every value but the first of its object/array; none right after a key.
-void JsonWriter::before_value() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  const uint64_t bit = uint64_t{1} << depth_;
-  if (!(first_ & bit)) put(',');
-  first_ &= ~bit;
-}
 
 void JsonWriter::put(std::string_view s) {
   if (s.size() > kRoom) {  // (a very long string: straight to out_)
@@ -88,22 +78,33 @@ JsonWriter& JsonWriter::str(std::string_view s) {
   return *this;
 }
 
+JsonWriter& JsonWriter::plain(std::string_view s) {
+  before_value();
+  quoted(s);
+  return *this;
+}
+
+// '"' s '"', s written as it is
+void JsonWriter::quoted(std::string_view s) {
+  if (s.size() + 2 > kRoom) {
+    put('"');
+    put(s);
+    put('"');
+    return;
+  }
+  char* p = room(s.size() + 2);
+  *p = '"';
+  if (!s.empty()) std::memcpy(p + 1, s.data(), s.size());
+  p[s.size() + 1] = '"';
+  used_ += s.size() + 2;
+}
+
 // As nlohmann's dump (ensure_ascii off): '"', '\\' and control bytes escaped, \u00xx in lower
 // case for those without a short form. Anything not ASCII goes through nlohmann itself, which
 // replaces bytes that are not UTF-8 (rare: process names and the texts are ASCII).
 void JsonWriter::escaped(std::string_view s) {
   if (!needs_escape(s)) {  // nearly always: '"' s '"' in one step
-    if (s.size() + 2 <= kRoom) {
-      char* p = room(s.size() + 2);
-      *p = '"';
-      if (!s.empty()) std::memcpy(p + 1, s.data(), s.size());
-      p[s.size() + 1] = '"';
-      used_ += s.size() + 2;
-    } else {
-      put('"');
-      put(s);
-      put('"');
-    }
+    quoted(s);
     return;
   }
   for (const char ch : s) {
@@ -249,8 +250,8 @@ void append_reset_line(std::string& out, const Explanation& x, const ClockMap& c
   w.open();
   w.key("actor");
   party(w, c.actor, x.workload_of(c.actor), std::nullopt);
-  w.key("advice").str(x.advice);
-  w.key("cause").str(cause_id(x.cause));
+  w.key("advice").plain(x.advice);
+  w.key("cause").plain(cause_id(x.cause));
   w.key("closer");
   if (c.closer) {
     const Workload* wl = x.workload_of(c.closer->task);
@@ -272,7 +273,7 @@ void append_reset_line(std::string& out, const Explanation& x, const ClockMap& c
   w.key("explanation").str(x.because);
   w.key("host").str(host);
   w.key("inferred").boolean(x.inferred);
-  w.key("kernel_path").str(x.kernel_path);
+  w.key("kernel_path").plain(x.kernel_path);
   w.key("linger");
   if (x.linger) {
     // nlohmann prints a double's shortest form; 0 (no SO_LINGER: nearly every reset) is "0.0"
@@ -288,10 +289,10 @@ void append_reset_line(std::string& out, const Explanation& x, const ClockMap& c
   w.key("netns").num(c.netns);
   w.key("observed").open_array();
   for (const Observation& o : c.observed) {
-    w.open().key("call").str(o.call_name()).key("comm").str(o.task.comm).key("count").num(o.count);
+    w.open().key("call").plain(o.call_name()).key("comm").str(o.task.comm).key("count").num(o.count);
     w.key("derived").boolean(o.derived).key("first").rfc3339(clock.to_wall_ns(o.first_ns));
     w.key("last").rfc3339(clock.to_wall_ns(o.last_ns)).key("pid").num(o.task.pid);
-    w.key("result").str(o.result()).close();
+    w.key("result").plain(o.result()).close();
   }
   w.close_array();
   w.key("receiver");
@@ -300,14 +301,14 @@ void append_reset_line(std::string& out, const Explanation& x, const ClockMap& c
     w.key("receiver_host");
     recorded->receiver.empty() ? w.null() : w.str(recorded->receiver);
   }
-  if (x.receiver_state) w.key("receiver_state").str(*x.receiver_state);
+  if (x.receiver_state) w.key("receiver_state").plain(*x.receiver_state);
   w.key("remote");
   endpoint(w, c.remote);
   w.key("rst_reason");
-  x.rst_reason.empty() ? w.null() : w.str(x.rst_reason);
+  x.rst_reason.empty() ? w.null() : w.plain(x.rst_reason);
   w.key("rst_received_locally").boolean(x.rst_received_locally);
   w.key("rst_sent_locally").boolean(x.rst_sent_locally);
-  w.key("schema").str(kJsonSchema);
+  w.key("schema").plain(kJsonSchema);
   w.key("sender");
   party(w, c.sender, x.workload_of(c.sender), c.sender ? x.sent_netns : std::nullopt);
   if (recorded) {
@@ -316,12 +317,12 @@ void append_reset_line(std::string& out, const Explanation& x, const ClockMap& c
   }
   if (x.sender_state) {
     w.key("sender_netns").num(x.sent_netns.value_or(0));
-    w.key("sender_state").str(*x.sender_state);
+    w.key("sender_state").plain(*x.sender_state);
   }
   const int64_t wall = clock.to_wall_ns(c.ts_ns);
   w.key("time").rfc3339(wall);
   w.key("ts_ns").num(wall);
-  w.key("type").str("reset");
+  w.key("type").plain("reset");
   w.key("unread_bytes");
   x.unread_bytes ? w.num(*x.unread_bytes) : w.null();
   w.close();

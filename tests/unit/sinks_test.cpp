@@ -176,6 +176,32 @@ TEST(Json, WriterEscapesEveryByteAsTheTreeDoes) {
   }
 }
 
+// The reset line writes the program's own texts with plain() (no escape scan): every one of
+// them, for every value it can take, must be written as the tree writes it.
+TEST(Json, PlainTextsNeedNoEscape) {
+  auto expect_plain = [](std::string_view text) {
+    std::string out;
+    JsonWriter(out).plain(text);
+    EXPECT_EQ(out, dump_line(nlohmann::json(std::string(text)))) << text;
+  };
+  for (Cause c : kAllCauses) {
+    expect_plain(cause_id(c));
+    expect_plain(cause_info(c).advice);
+    expect_plain(cause_info(c).kernel_path);
+  }
+  for (int v = 0; v < 256; ++v) {
+    expect_plain(tcp_state_name(static_cast<uint8_t>(v)));
+    expect_plain(rst_reason_name(static_cast<RstReason>(v)));
+  }
+  for (int err = 0; err < 256; ++err) expect_plain(errno_name(err));
+  for (ObservedCall call : {ObservedCall::Recv, ObservedCall::Send, ObservedCall::Connect}) {
+    Observation o;
+    o.call = call;
+    expect_plain(o.call_name());
+  }
+  expect_plain(kJsonSchema);
+}
+
 TEST(Text, BlockNamesBothEndsTheCauseAndTheFix) {
   const std::string text = render_text(sample(), ClockMap{0});
   EXPECT_NE(text.find("RESET 127.0.0.1:46252 <- 127.0.0.1:18081  cause=unread_data_at_close"),
