@@ -50,10 +50,14 @@ int BPF_PROG(tp_receive_reset, struct sock *sk)
 	return 0;
 }
 
+/*
+ * oldstate == newstate: close() in FIN_WAIT2 re-sets FIN_WAIT2 (tcp_close_state), no change;
+ * the fentry and kprobe programs skip it too
+ */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_set_state, const struct sock *sk, int oldstate, int newstate)
 {
-	if (sk->sk_protocol != CR_IPPROTO_TCP || !state_change_wanted(sk, oldstate, newstate) ||
+	if (oldstate == newstate || sk->sk_protocol != CR_IPPROTO_TCP || !state_change_wanted(sk, oldstate, newstate) ||
 	    state_folded(sk, oldstate, newstate, true))
 		return 0;
 	emit_state(sk, sock_key_tracing((struct sock *)sk), oldstate, newstate, true);

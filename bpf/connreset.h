@@ -116,6 +116,10 @@ enum cr_phase {
 #define CR_EVD_NOT_RST 0x08 /* tcp_reset() ran for a local abort: the segment was data, not an RST */
 #define CR_EVD_CONNECT 0x10 /* pid, tid, cgroup, comm: the task that connect()ed the socket at
                                opened_ns, whose CLOSE -> SYN_SENT record was left out (quiet path) */
+/* cr_event.evidence of a STATE record (X -> CLOSE) */
+#define CR_EVD_FIN    0x20 /* pid, tid, cgroup, comm, CR_F_EXITING: the task whose close() or
+                              shutdown() sent our FIN at fin_sent_ns (fin_old_state -> fin_state,
+                              sk_shutdown fin_shutdown), whose record was left out (quiet path) */
 
 /* cr_event.seg_flags: TCP flags of the segment an RST answered (reply resets) */
 #define CR_TCP_FIN 0x01
@@ -135,6 +139,7 @@ struct cr_event {
 	union {
 		unsigned long long count;     /* SOCK_CALL: calls in the current phase so far */
 		unsigned long long opened_ns; /* RESET_RECEIVED: SYN_RECV -> ESTABLISHED (accepted) or connect() */
+		unsigned long long fin_sent_ns; /* STATE with CR_EVD_FIN: the owner's FIN (see there) */
 	};
 	union {
 		unsigned long long bytes;  /* SOCK_CALL: bytes this record's call moved (data phase) */
@@ -161,9 +166,13 @@ struct cr_event {
 	unsigned char phase;       /* SOCK_CALL: enum cr_phase */
 	unsigned char probes_out;  /* keepalive/zero-window probes sent without answer */
 	unsigned char keepalive;   /* SO_KEEPALIVE on */
-	unsigned char rst_flags;   /* RESET_RECEIVED: TCP flags of the RST itself (with CR_EVD_SEG) */
-	unsigned char evidence;    /* RESET_RECEIVED: CR_EVD_* */
-	unsigned char pad[2];
+	union {
+		unsigned char rst_flags;    /* RESET_RECEIVED: TCP flags of the RST itself (with CR_EVD_SEG) */
+		unsigned char fin_shutdown; /* STATE with CR_EVD_FIN: sk_shutdown when our FIN was sent */
+	};
+	unsigned char evidence;      /* RESET_RECEIVED: CR_EVD_*; STATE: CR_EVD_FIN */
+	unsigned char fin_old_state; /* STATE with CR_EVD_FIN: the left-out change, e.g. */
+	unsigned char fin_state;     /* ESTABLISHED -> FIN_WAIT1 or CLOSE_WAIT -> LAST_ACK */
 	unsigned char laddr[16];   /* IPv4 in the first 4 bytes */
 	unsigned char raddr[16];
 	char comm[CR_COMM_LEN];
@@ -225,7 +234,10 @@ CR_FIELD(probes_out, 78, 1);
 CR_FIELD(keepalive, 79, 1);
 CR_FIELD(rst_flags, 80, 1);
 CR_FIELD(evidence, 81, 1);
-CR_FIELD(pad, 82, 2);
+CR_FIELD(fin_sent_ns, 24, 8);
+CR_FIELD(fin_shutdown, 80, 1);
+CR_FIELD(fin_old_state, 82, 1);
+CR_FIELD(fin_state, 83, 1);
 CR_FIELD(laddr, 84, 16);
 CR_FIELD(raddr, 100, 16);
 CR_FIELD(comm, 116, CR_COMM_LEN);

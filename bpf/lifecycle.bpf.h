@@ -15,6 +15,10 @@
  *    the FIN before the RST are what the remote-peer evidence uses them for. Kprobe plans
  *    have no socket storage, and key sockets by address: there the accepted connection's
  *    set-up also tells a new socket at a reused address, so both stay records;
+ *  - ESTABLISHED -> FIN_WAIT1 and CLOSE_WAIT -> LAST_ACK in the owner's close()/shutdown():
+ *    kept in the socket's storage with the task and time, and carried by the socket's close
+ *    record (X -> CLOSE, CR_EVD_FIN), or written before any other record that must follow
+ *    it (bpf/owner.bpf.h);
  *  - X -> CLOSE right after an RST was received on the socket: tcp_reset() always ends in
  *    tcp_done(), so the RESET_RECEIVED record (state X) already says the socket closed;
  *  - X -> CLOSE that announces an RST: __tcp_close() with unread data sets CLOSE and sends
@@ -25,8 +29,9 @@
  *    tcp_done() sets CLOSE, in the same call on the same CPU; the RESET_SENT record says
  *    so (CR_F_CLOSES) and user space closes the socket there.
  * A reset storm connection is 5 records instead of 7; an orderly close of an accepted
- * connection 2 state records fewer. Each record costs the workload's CPU a ring-buffer
- * slot, the task's comm and cgroup and the socket's fields, and user space its decoding.
+ * connection 2 state records fewer, and its two FINs 2 more. Each record costs the
+ * workload's CPU a ring-buffer slot, the task's comm and cgroup and the socket's fields,
+ * and user space its decoding.
  */
 #ifndef CONNRESET_LIFECYCLE_BPF_H
 #define CONNRESET_LIFECYCLE_BPF_H
@@ -162,6 +167,8 @@ static __always_inline bool state_folded(const struct sock *sk, int oldstate, in
 		folded = life_note(sk, btf_sk, CR_LIFE_OPENED);
 	} else if (oldstate == CR_TCP_ESTABLISHED && newstate == CR_TCP_CLOSE_WAIT) {
 		folded = life_note(sk, btf_sk, CR_LIFE_FIN);
+	} else if (newstate == CR_TCP_FIN_WAIT1 || newstate == CR_TCP_LAST_ACK) {
+		folded = btf_sk && !key_by_pointer && fin_defer((struct sock *)sk, oldstate, newstate);
 	} else if (newstate == CR_TCP_CLOSE) {
 		folded = mark_take(CR_MARK_RST_RECEIVED, sk, oldstate, NULL) ||
 			 mark_take(CR_MARK_RST_SENT, sk, oldstate, NULL);
@@ -293,14 +300,21 @@ static __always_inline void state_owner(const struct sock *sk, int newstate, boo
 static __always_inline void emit_state(const struct sock *sk, __u64 key, int oldstate, int newstate,
 				       bool btf_sk)
 {
+	struct sock_store *st = quiet_states ? life_store(sk, btf_sk, false) : NULL;
+	/* the owner's put-off FIN rides on the close record, or goes before any other */
+	const bool carry_fin = st && st->our_fin.tgid && newstate == CR_TCP_CLOSE;
 	struct cr_event *e;
 
+	if (st && st->our_fin.tgid && !carry_fin)
+		fin_replay((struct sock *)sk, st);
 	state_owner(sk, newstate, btf_sk);
 	e = sock_event(CR_EV_STATE, sk, key, btf_sk);
 	if (!e)
 		return;
 	e->old_state = oldstate;
 	e->state = newstate;
+	if (carry_fin)
+		fin_carry(st, e);
 	event_submit(e);
 }
 

@@ -23,6 +23,15 @@
  * storage (opened_ns, carried by RESET_RECEIVED); the record is written, as it would have
  * been, before a reset record of the socket or another task's owner record, and not at
  * all when the connecting task's own later record makes it known.
+ *
+ * The owner's FIN is kept too (struct fin_note): close() or shutdown(SHUT_WR) of a healthy
+ * connection wrote a state record (ESTABLISHED -> FIN_WAIT1, CLOSE_WAIT -> LAST_ACK) that
+ * told user space who closed and when, and the socket's close (X -> CLOSE) followed from
+ * a timer or the peer's segment, always written. Now the close record carries the FIN
+ * (CR_EVD_FIN: its task fields are the closing task's) - two records fewer per healthy
+ * connection, one at each end. The FIN is written as its own record, with its own time,
+ * before anything user space must see after it: a reset record of the socket, another
+ * state record, another task's owner record.
  */
 #ifndef CONNRESET_OWNER_BPF_H
 #define CONNRESET_OWNER_BPF_H
@@ -78,10 +87,55 @@ static __always_inline void owner_replay(struct sock *sk, struct sock_store *st)
 	o->tgid = 0;
 }
 
+/* The record's task fields say the closing task's (its FIN's), not the current task's. */
+static __always_inline void fin_task(struct cr_event *e, const struct fin_note *f)
+{
+	e->pid = f->tgid;
+	e->tid = f->tid;
+	e->cgroup = f->cgroup;
+	__builtin_memcpy(e->comm, f->comm, sizeof(e->comm));
+	e->flags &= ~CR_F_EXITING;
+	if (f->exiting)
+		e->flags |= CR_F_EXITING;
+}
+
+/* Write the owner's put-off FIN as the state record it would have been. */
+static __always_inline void fin_replay(struct sock *sk, struct sock_store *st)
+{
+	struct fin_note *f = &st->our_fin;
+	struct cr_event *e = event_reserve(CR_EV_STATE);
+
+	if (e) {
+		e->ts_ns = f->ts_ns;
+		fill_sock_common(e, sk, true);
+		e->cookie = sock_key_tracing(sk);
+		e->old_state = f->old_state;
+		e->state = f->state;
+		e->shutdown = f->shutdown;
+		fin_task(e, f);
+		event_submit(e);
+	}
+	f->tgid = 0;
+}
+
+/* The close record (X -> CLOSE) of a socket whose FIN is kept: it carries the FIN. */
+static __always_inline void fin_carry(struct sock_store *st, struct cr_event *e)
+{
+	struct fin_note *f = &st->our_fin;
+
+	fin_task(e, f);
+	e->evidence |= CR_EVD_FIN;
+	e->fin_sent_ns = f->ts_ns;
+	e->fin_old_state = f->old_state;
+	e->fin_state = f->state;
+	e->fin_shutdown = f->shutdown;
+	f->tgid = 0;
+}
+
 /*
  * A record that teaches user space tgid as the socket's owner is about to be reserved:
  * a put-off first call of another task goes first (the owners' order), one of the
- * same task is no longer needed.
+ * same task is no longer needed; another task's put-off FIN goes first too.
  */
 static __always_inline void owner_learned(struct sock *sk, struct sock_store *st, __u32 tgid)
 {
@@ -89,6 +143,8 @@ static __always_inline void owner_learned(struct sock *sk, struct sock_store *st
 		return;
 	if (st->owner.tgid && st->owner.tgid != tgid)
 		owner_replay(sk, st);
+	if (st->our_fin.tgid && st->our_fin.tgid != tgid)
+		fin_replay(sk, st);
 	st->owner.tgid = 0;
 	st->known_tgid = tgid;
 }
@@ -113,11 +169,15 @@ static __always_inline void owner_carry_connect(struct sock_store *st, struct cr
 	o->tgid = 0;
 }
 
-/* Before a reset record of the socket: its owner must be known by then. */
+/* Before a reset record of the socket: its owner and its FIN must be known by then. */
 static __always_inline void owner_before_reset(struct sock *sk, struct sock_store *st)
 {
-	if (quiet_states && st && st->owner.tgid)
+	if (!quiet_states || !st)
+		return;
+	if (st->owner.tgid)
 		owner_replay(sk, st);
+	if (st->our_fin.tgid)
+		fin_replay(sk, st);
 }
 
 /* The current task's call, kept as the record it would have been. */
@@ -177,6 +237,40 @@ static __always_inline bool owner_defer_connect(struct sock *sk)
 	if (!owner_defer(st, CR_NOTE_CONNECT, 0, bpf_get_current_pid_tgid() >> 32))
 		return false;
 	st->opened_ns = st->owner.ts_ns; /* RESET_RECEIVED carries it: the connection's age */
+	return true;
+}
+
+/*
+ * The owner's FIN (ESTABLISHED -> FIN_WAIT1, CLOSE_WAIT -> LAST_ACK in the task's own
+ * close()/shutdown()): true when its record is put off (kept in the storage) for the
+ * socket's close record to carry. An orphan's FIN, sent later from a timer or the peer's
+ * ACK, keeps its record (no task closed it then); so does a socket without storage.
+ */
+static __always_inline bool fin_defer(struct sock *sk, int oldstate, int newstate)
+{
+	const __u64 id = bpf_get_current_pid_tgid();
+	const __u8 shut = BPF_CORE_READ_BITFIELD(sk, sk_shutdown);
+	struct sock_store *st;
+	struct fin_note *f;
+
+	if (!(shut & 2) ||
+	    (sk->__sk_common.skc_flags & sock_flag_bit(bpf_core_enum_value(enum sock_flags, SOCK_DEAD))))
+		return false;
+	st = store_get(sk, true);
+	if (!st)
+		return false;
+	/* what its record would have taught user space first (owner_learned, state_owner) */
+	owner_learned(sk, st, id >> 32);
+	f = &st->our_fin;
+	f->ts_ns = bpf_ktime_get_ns();
+	f->tgid = id >> 32;
+	f->tid = (__u32)id;
+	f->cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(f->comm, sizeof(f->comm));
+	f->old_state = oldstate;
+	f->state = newstate;
+	f->shutdown = shut;
+	f->exiting = (current_task_flags() & CR_PF_EXITING) != 0;
 	return true;
 }
 

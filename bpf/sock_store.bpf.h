@@ -48,12 +48,29 @@ struct owner_note {
 	char comm[CR_COMM_LEN];
 };
 
+/*
+ * The owner's FIN (close(), shutdown(SHUT_WR)): the state change it made, kept instead of
+ * its record and put on the socket's close record (bpf/owner.bpf.h). tgid 0: none kept.
+ */
+struct fin_note {
+	__u64 ts_ns;
+	__u64 cgroup;
+	__u32 tgid;
+	__u32 tid;
+	__u8 old_state;
+	__u8 state;
+	__u8 shutdown;
+	__u8 exiting;
+	char comm[CR_COMM_LEN];
+};
+
 struct sock_store {
 	struct call_stat dir[2]; /* by enum cr_call */
 	__u64 opened_ns; /* SYN_RECV -> ESTABLISHED or connect(), left out (quiet path): the connection's start */
 	__u64 fin_ns;    /* ESTABLISHED -> CLOSE_WAIT, left out (quiet path): the peer's FIN */
 	__u32 known_tgid; /* the owner user space last learned from a record (quiet path) */
 	struct owner_note owner; /* put off (quiet path) */
+	struct fin_note our_fin; /* our FIN (close()/shutdown()), put off (quiet path) */
 };
 
 struct {

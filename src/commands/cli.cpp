@@ -70,7 +70,7 @@ void add_tracing_options(CLI::App& cmd, TraceArgs& a, bool with_output = true) {
                  "Kernel ring buffer size in KiB (power of two)")
       ->check(CLI::Range(4u, 1u << 20) & kPowerOfTwo);
   cmd.add_option("--max-tracked", a.live.tracer.max_tracked,
-                 "Sockets whose state the kernel keeps (tp_btf/fentry plans: 136 bytes each, "
+                 "Sockets whose state the kernel keeps (tp_btf/fentry plans: 184 bytes each, "
                  "preallocated), and recv()/send() aggregation entries per (socket, task, direction) "
                  "(kprobe plans, and tasks beyond a socket's first)")
       ->check(CLI::Range(1024u, 1u << 24));

@@ -225,7 +225,11 @@ void Correlator::on_event(const Event& ev) {
       if (ev.evidence.connect) on_state(connect_record(ev));
       on_reset_received(ev);
       break;
-    case EventType::StateChange: on_state(ev); break;
+    case EventType::StateChange:
+      // the owner's FIN the kernel put on this close record instead of writing it (quiet path)
+      if (ev.fin.carried) on_state(fin_record(ev));
+      on_state(ev);
+      break;
     case EventType::SockCall: on_sock_call(ev); break;
     case EventType::Close: on_close(ev); break;
   }

@@ -132,7 +132,8 @@ bool Decoder::decode(std::span<const std::byte> raw, Event& ev, DecodeError* err
   ev.evidence.srtt_us = r.srtt_us;
   ev.evidence.retrans = r.retrans;
   ev.evidence.rst_acked = r.rst_acked;
-  ev.evidence.rst_flags = r.rst_flags;
+  const bool carries_fin = r.type == CR_EV_STATE && (r.evidence & CR_EVD_FIN);
+  ev.evidence.rst_flags = carries_fin ? 0 : r.rst_flags;
   ev.evidence.bytes_acked = r.bytes_acked;
   ev.evidence.bytes_received = r.bytes_received;
   ev.call = static_cast<Call>(r.call);
@@ -142,8 +143,9 @@ bool Decoder::decode(std::span<const std::byte> raw, Event& ev, DecodeError* err
   const bool lifecycle = r.type == CR_EV_RESET_RECEIVED;
   ev.evidence.opened_ns = lifecycle ? r.opened_ns : 0;
   ev.evidence.fin_ns = lifecycle ? r.fin_ns : 0;
-  ev.count = lifecycle ? 0 : r.count;
+  ev.count = lifecycle || carries_fin ? 0 : r.count;
   ev.bytes = lifecycle ? 0 : r.bytes;
+  ev.fin = carries_fin ? CarriedFin{true, r.fin_sent_ns, r.fin_old_state, r.fin_state, r.fin_shutdown} : CarriedFin{};
   return true;
 }
 
@@ -195,7 +197,8 @@ void Decoder::encode(const Event& ev, std::span<std::byte, kRecordSize> out) {
   const RstEvidence& d = ev.evidence;
   r.evidence = static_cast<unsigned char>((d.socket ? CR_EVD_SOCK : 0) | (d.times ? CR_EVD_TIMES : 0) |
                                           (d.segment ? CR_EVD_SEG : 0) | (d.not_rst ? CR_EVD_NOT_RST : 0) |
-                                          (d.connect ? CR_EVD_CONNECT : 0));
+                                          (d.connect ? CR_EVD_CONNECT : 0) |
+                                          (ev.fin.carried ? CR_EVD_FIN : 0));
   r.since_send_ms = d.since_send_ms;
   r.since_recv_ms = d.since_recv_ms;
   r.since_ack_ms = d.since_ack_ms;
@@ -212,6 +215,12 @@ void Decoder::encode(const Event& ev, std::span<std::byte, kRecordSize> out) {
   if (ev.type == EventType::ResetReceived) {
     r.opened_ns = d.opened_ns;
     r.fin_ns = d.fin_ns;
+  } else if (ev.fin.carried) {
+    r.fin_sent_ns = ev.fin.ts_ns;
+    r.fin_old_state = ev.fin.old_state;
+    r.fin_state = ev.fin.state;
+    r.fin_shutdown = ev.fin.shutdown;
+    r.bytes = ev.bytes;
   } else {
     r.count = ev.count;
     r.bytes = ev.bytes;

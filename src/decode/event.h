@@ -74,6 +74,17 @@ struct RstEvidence {
   bool operator==(const RstEvidence&) const = default;
 };
 
+// The owner's FIN (close()/shutdown()) whose state record the kernel left out and put on
+// the socket's close record (StateChange to CLOSE; bpf/owner.bpf.h): see fin_record().
+struct CarriedFin {
+  bool carried = false;
+  uint64_t ts_ns = 0;     // when the FIN was sent (CLOCK_MONOTONIC)
+  uint8_t old_state = 0;  // ESTABLISHED -> FIN_WAIT1, CLOSE_WAIT -> LAST_ACK, ...
+  uint8_t state = 0;
+  uint8_t shutdown = 0;   // sk_shutdown then: 2 shutdown(SHUT_WR), 3 close()
+  bool operator==(const CarriedFin&) const = default;
+};
+
 struct Event {
   EventType type = EventType::StateChange;
   uint64_t ts_ns = 0;   // CLOCK_MONOTONIC
@@ -103,6 +114,7 @@ struct Event {
   bool keepalive = false;       // SO_KEEPALIVE on
   uint8_t probes_out = 0;       // unanswered keepalive/window probes
   RstEvidence evidence;         // ResetReceived only
+  CarriedFin fin;               // StateChange to CLOSE only; its task fields are the FIN's
 
   // SockCall only
   Call call = Call::Recv;
@@ -130,6 +142,27 @@ inline Event connect_record(const Event& rr) {
   c.state = tcp::kSynSent;
   c.has_socket = true;
   return c;
+}
+
+// The FIN record (old -> FIN_WAIT1/LAST_ACK in the closing task, at fin.ts_ns) that a close
+// record with fin.carried carries instead of it being written before it; every reader of
+// events takes it before that close record.
+inline Event fin_record(const Event& close) {
+  Event f;
+  f.type = EventType::StateChange;
+  f.ts_ns = close.fin.ts_ns;
+  f.cookie = close.cookie;
+  f.netns = close.netns;
+  f.local = close.local;
+  f.remote = close.remote;
+  f.task = close.task;
+  f.task_exiting = close.task_exiting;
+  f.old_state = close.fin.old_state;
+  f.state = close.fin.state;
+  f.shutdown = close.fin.shutdown;
+  f.fin_received = close.fin.state == tcp::kLastAck;  // the peer's FIN came first
+  f.has_socket = true;
+  return f;
 }
 
 }  // namespace connreset

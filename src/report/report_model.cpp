@@ -257,8 +257,10 @@ void stream_report(const JournalSet& set, const ReportOptions& options, ReportWr
         set, &pipeline,
         [&](const ReplayedEvent& ev) {
           if (!store) return;
-          // a connect() carried by a received RST is its own entry in the timeline
+          // a connect() carried by a received RST is its own entry in the timeline,
           if (ev.event.evidence.connect) store->add(connect_record(ev.event));
+          // and so is the FIN a close record carries
+          if (ev.event.fin.carried) store->add(fin_record(ev.event));
           store->add(ev.event);
         },
         window);

@@ -65,6 +65,11 @@ TEST_F(Causes, WriteAfterPeerClose_TimeWaitAnswers_BlamesTheWriter) {
   if (keys_survive_time_wait()) {
     ASSERT_TRUE(x.reset.sender);
     EXPECT_EQ(x.reset.sender->pid, pid(o.server_pid)) << "TIME_WAIT keeps the closed socket's cookie";
+    // its FIN (shutdown(SHUT_WR)) came on the close record (quiet path: CR_EVD_FIN) or as its own
+    ASSERT_TRUE(x.reset.closer);
+    EXPECT_EQ(x.reset.closer->task.pid, pid(o.server_pid));
+    EXPECT_EQ(x.reset.closer->kind, "shutdown");
+    EXPECT_TRUE(x.reset.sender_had_closed);
   }
   ASSERT_TRUE(x.reset.receiver);
   EXPECT_EQ(x.reset.receiver->pid, pid(o.client_pid));

@@ -685,6 +685,48 @@ TEST_F(CorrelatorTest, ResetReceivedCarriesTheConnect_SameCaseAsTheConnectRecord
   }
 }
 
+// The quiet path keeps the owner's FIN (ESTABLISHED -> FIN_WAIT1 in its close()) and puts it
+// on the socket's close record (FIN_WAIT2 -> CLOSE: fin.carried, its task fields the closing
+// task's) instead of writing it. A later RST from the TIME_WAIT socket (the client wrote
+// after the server closed) names the same closer, at the same time, as with the FIN record.
+TEST_F(CorrelatorTest, CloseRecordCarriesTheFin_SameCaseAsTheFinRecord) {
+  opts.settle_ns = 10 * kMs;
+  std::vector<ResetCase> got;
+  for (const bool carried : {true, false}) {
+    out.resets.clear();
+    Correlator c(opts, out);
+    c.on_event(state(1 * kMs, server_sock, server, tcp::kSynRecv, tcp::kEstablished));
+    Event close = state(300 * kMs, server_sock, client, tcp::kFinWait2, tcp::kClose);
+    if (carried) {
+      close.task = server;
+      close.fin = CarriedFin{true, 200 * kMs, tcp::kEstablished, tcp::kFinWait1, tcp::kShutdownBoth};
+    } else {
+      c.on_event(state(200 * kMs, server_sock, server, tcp::kEstablished, tcp::kFinWait1, tcp::kShutdownBoth));
+    }
+    c.on_event(close);
+    Event tw = base(EventType::ResetSent, 400 * kMs, server_sock, client);
+    tw.timewait = true;
+    tw.state = tcp::kTimeWait;
+    tw.reason = RstReason::TcpTimewaitSocket;
+    c.on_event(tw);
+    c.on_event(rst_received(400 * kMs + 100, client_sock, client));
+    c.tick(500 * kMs);
+    ASSERT_EQ(out.resets.size(), 1u) << "carried " << carried;
+    got.push_back(out.resets[0]);
+  }
+  for (const ResetCase& r : got) {
+    EXPECT_EQ(classify(r), Cause::WriteAfterPeerClose);
+    ASSERT_TRUE(r.closer);
+    EXPECT_EQ(r.closer->task.pid, server.pid);
+    EXPECT_EQ(r.closer->kind, "close");
+    EXPECT_EQ(r.closer->ts_ns, 200 * kMs);
+    EXPECT_TRUE(r.sender_had_closed);
+    ASSERT_TRUE(r.sender);
+    EXPECT_EQ(r.sender->pid, server.pid);
+  }
+  EXPECT_EQ(explain(got[0]).because, explain(got[1]).because);
+}
+
 // An older journal (or trace --all) still has the close as a state change after the RST: the
 // socket is closed once, not twice.
 TEST_F(CorrelatorTest, ResetReceivedThenCloseState_ClosedOnce) {

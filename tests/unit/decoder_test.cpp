@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/names.h"
+#include "correlate/task_context.h"
 #include "connreset.h"
 #include "unit/event_builder.h"
 
@@ -185,6 +186,48 @@ TEST(Decoder, ConnectEvidenceBitIsReadOnAReceivedResetOnly) {
       std::array<std::byte, Decoder::kRecordSize> back{};
       Decoder::encode(*ev, back);
       EXPECT_EQ(std::memcmp(back.data(), raw.data(), raw.size()), 0) << "bit " << set;
+    }
+  }
+}
+
+// CR_EVD_FIN: a close record (STATE) carrying the owner's kept FIN (its task fields are the
+// closing task's). Only a state record reads the bit and its fields; it encodes back the same
+// bytes, and fin_record() is the FIN's own state record.
+TEST(Decoder, FinEvidenceBitIsReadOnAStateRecordOnly) {
+  for (const bool set : {true, false}) {
+    for (const auto type : {CR_EV_STATE, CR_EV_RESET_RECEIVED, CR_EV_SOCK_CALL}) {
+      cr_event r = every_field_record();
+      r.type = type;
+      r.state = CR_TCP_CLOSE;
+      r.evidence = static_cast<decltype(r.evidence)>(set ? CR_EVD_FIN : 0);
+      r.fin_sent_ns = 0x1122334455667788ull;
+      r.fin_old_state = CR_TCP_CLOSE_WAIT;
+      r.fin_state = CR_TCP_LAST_ACK;
+      r.fin_shutdown = 2;
+      const auto raw = std::as_bytes(std::span(&r, 1));
+      DecodeError err;
+      const auto ev = Decoder().decode(raw, &err);
+      ASSERT_TRUE(ev) << err.message;
+      const bool carried = set && type == CR_EV_STATE;
+      EXPECT_EQ(ev->fin.carried, carried) << "type " << int(type) << " bit " << set;
+      if (!carried) {
+        EXPECT_EQ(ev->fin, CarriedFin{});
+        continue;
+      }
+      EXPECT_EQ(ev->fin, (CarriedFin{true, 0x1122334455667788ull, CR_TCP_CLOSE_WAIT, CR_TCP_LAST_ACK, 2}));
+      EXPECT_EQ(ev->count, 0u);
+      std::array<std::byte, Decoder::kRecordSize> back{};
+      Decoder::encode(*ev, back);
+      EXPECT_EQ(std::memcmp(back.data(), raw.data(), raw.size()), 0);
+      const Event fin = fin_record(*ev);
+      EXPECT_EQ(fin.type, EventType::StateChange);
+      EXPECT_EQ(fin.ts_ns, 0x1122334455667788ull);
+      EXPECT_EQ(fin.old_state, CR_TCP_CLOSE_WAIT);
+      EXPECT_EQ(fin.state, CR_TCP_LAST_ACK);
+      EXPECT_EQ(fin.shutdown, 2);
+      EXPECT_EQ(fin.task, ev->task);
+      EXPECT_EQ(fin.cookie, ev->cookie);
+      EXPECT_TRUE(task_owns_socket(fin));
     }
   }
 }
