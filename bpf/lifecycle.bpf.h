@@ -254,7 +254,7 @@ static __always_inline void emit_reset_received(const struct sock *sk, const str
 {
 	struct sock_store *st = quiet_states ? life_store(sk, btf_sk, false) : NULL;
 	/* a put-off connect() rides on this record instead of being written before it */
-	const bool carry_connect = st && st->owner.tgid && st->owner.call == CR_NOTE_CONNECT;
+	const bool carry_connect = st && st->owner.task.tgid && st->owner.call == CR_NOTE_CONNECT;
 	struct cr_event *e;
 
 	if (!carry_connect)
@@ -302,10 +302,10 @@ static __always_inline void emit_state(const struct sock *sk, __u64 key, int old
 {
 	struct sock_store *st = quiet_states ? life_store(sk, btf_sk, false) : NULL;
 	/* the owner's put-off FIN rides on the close record, or goes before any other */
-	const bool carry_fin = st && st->our_fin.tgid && newstate == CR_TCP_CLOSE;
+	const bool carry_fin = st && st->our_fin.task.tgid && newstate == CR_TCP_CLOSE;
 	struct cr_event *e;
 
-	if (st && st->our_fin.tgid && !carry_fin)
+	if (st && st->our_fin.task.tgid && !carry_fin)
 		fin_replay((struct sock *)sk, st);
 	state_owner(sk, newstate, btf_sk);
 	e = sock_event(CR_EV_STATE, sk, key, btf_sk);

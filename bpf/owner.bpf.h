@@ -56,6 +56,27 @@ static __always_inline struct sock_store *life_store(const struct sock *sk, bool
 	return store_get((struct sock *)sk, create);
 }
 
+/* The current task, now. */
+static __always_inline void stamp_current(struct task_stamp *s)
+{
+	const __u64 id = bpf_get_current_pid_tgid();
+
+	s->ts_ns = bpf_ktime_get_ns();
+	s->tgid = id >> 32;
+	s->tid = (__u32)id;
+	s->cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+}
+
+/* The record's task fields say the stamped task's, not the current task's. */
+static __always_inline void stamp_put(struct cr_event *e, const struct task_stamp *s)
+{
+	e->pid = s->tgid;
+	e->tid = s->tid;
+	e->cgroup = s->cgroup;
+	__builtin_memcpy(e->comm, s->comm, sizeof(e->comm));
+}
+
 /* Write the owner's put-off first call, as it would have been written then. */
 static __always_inline void owner_replay(struct sock *sk, struct sock_store *st)
 {
@@ -64,11 +85,8 @@ static __always_inline void owner_replay(struct sock *sk, struct sock_store *st)
 	struct cr_event *e = event_reserve(connect ? CR_EV_STATE : CR_EV_SOCK_CALL);
 
 	if (e) {
-		e->ts_ns = o->ts_ns;
-		e->pid = o->tgid;
-		e->tid = o->tid;
-		e->cgroup = o->cgroup;
-		__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+		e->ts_ns = o->task.ts_ns;
+		stamp_put(e, &o->task);
 		fill_sock_common(e, sk, true);
 		e->cookie = sock_key_tracing(sk);
 		if (connect) { /* the CLOSE -> SYN_SENT record of the connecting task */
@@ -83,17 +101,14 @@ static __always_inline void owner_replay(struct sock *sk, struct sock_store *st)
 		}
 		event_submit(e);
 	}
-	st->known_tgid = o->tgid;
-	o->tgid = 0;
+	st->known_tgid = o->task.tgid;
+	o->task.tgid = 0;
 }
 
-/* The record's task fields say the closing task's (its FIN's), not the current task's. */
+/* The record's task fields (and exiting flag) say the closing task's, as its FIN found it. */
 static __always_inline void fin_task(struct cr_event *e, const struct fin_note *f)
 {
-	e->pid = f->tgid;
-	e->tid = f->tid;
-	e->cgroup = f->cgroup;
-	__builtin_memcpy(e->comm, f->comm, sizeof(e->comm));
+	stamp_put(e, &f->task);
 	e->flags &= ~CR_F_EXITING;
 	if (f->exiting)
 		e->flags |= CR_F_EXITING;
@@ -106,7 +121,7 @@ static __always_inline void fin_replay(struct sock *sk, struct sock_store *st)
 	struct cr_event *e = event_reserve(CR_EV_STATE);
 
 	if (e) {
-		e->ts_ns = f->ts_ns;
+		e->ts_ns = f->task.ts_ns;
 		fill_sock_common(e, sk, true);
 		e->cookie = sock_key_tracing(sk);
 		e->old_state = f->old_state;
@@ -115,7 +130,7 @@ static __always_inline void fin_replay(struct sock *sk, struct sock_store *st)
 		fin_task(e, f);
 		event_submit(e);
 	}
-	f->tgid = 0;
+	f->task.tgid = 0;
 }
 
 /* The close record (X -> CLOSE) of a socket whose FIN is kept: it carries the FIN. */
@@ -125,11 +140,11 @@ static __always_inline void fin_carry(struct sock_store *st, struct cr_event *e)
 
 	fin_task(e, f);
 	e->evidence |= CR_EVD_FIN;
-	e->fin_sent_ns = f->ts_ns;
+	e->fin_sent_ns = f->task.ts_ns;
 	e->fin_old_state = f->old_state;
 	e->fin_state = f->state;
 	e->fin_shutdown = f->shutdown;
-	f->tgid = 0;
+	f->task.tgid = 0;
 }
 
 /*
@@ -141,11 +156,11 @@ static __always_inline void owner_learned(struct sock *sk, struct sock_store *st
 {
 	if (!quiet_states || !st)
 		return;
-	if (st->owner.tgid && st->owner.tgid != tgid)
+	if (st->owner.task.tgid && st->owner.task.tgid != tgid)
 		owner_replay(sk, st);
-	if (st->our_fin.tgid && st->our_fin.tgid != tgid)
+	if (st->our_fin.task.tgid && st->our_fin.task.tgid != tgid)
 		fin_replay(sk, st);
-	st->owner.tgid = 0;
+	st->owner.task.tgid = 0;
 	st->known_tgid = tgid;
 }
 
@@ -159,14 +174,11 @@ static __always_inline void owner_carry_connect(struct sock_store *st, struct cr
 {
 	struct owner_note *o = &st->owner;
 
-	e->pid = o->tgid;
-	e->tid = o->tid;
-	e->cgroup = o->cgroup;
-	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	stamp_put(e, &o->task);
 	e->flags &= ~CR_F_EXITING; /* that was the delivering task's */
 	e->evidence |= CR_EVD_CONNECT;
-	st->known_tgid = o->tgid;
-	o->tgid = 0;
+	st->known_tgid = o->task.tgid;
+	o->task.tgid = 0;
 }
 
 /* Before a reset record of the socket: its owner and its FIN must be known by then. */
@@ -174,22 +186,16 @@ static __always_inline void owner_before_reset(struct sock *sk, struct sock_stor
 {
 	if (!quiet_states || !st)
 		return;
-	if (st->owner.tgid)
+	if (st->owner.task.tgid)
 		owner_replay(sk, st);
-	if (st->our_fin.tgid)
+	if (st->our_fin.task.tgid)
 		fin_replay(sk, st);
 }
 
 /* The current task's call, kept as the record it would have been. */
-static __always_inline void owner_note_fill(struct owner_note *o, __u8 call, int ret, __u32 tgid)
+static __always_inline void owner_note_fill(struct owner_note *o, __u8 call, int ret)
 {
-	const __u64 id = bpf_get_current_pid_tgid();
-
-	o->ts_ns = bpf_ktime_get_ns();
-	o->tgid = tgid;
-	o->tid = (__u32)id;
-	o->cgroup = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	stamp_current(&o->task);
 	o->call = call;
 	o->ret = ret;
 }
@@ -205,11 +211,11 @@ static __always_inline bool owner_defer(struct sock_store *st, __u8 call, int re
 
 	if (!quiet_states)
 		return false;
-	if (st->known_tgid == tgid || o->tgid == tgid)
+	if (st->known_tgid == tgid || o->task.tgid == tgid)
 		return true;
-	if (o->tgid)
+	if (o->task.tgid)
 		return false;
-	owner_note_fill(o, call, ret, tgid);
+	owner_note_fill(o, call, ret);
 	return true;
 }
 
@@ -227,16 +233,16 @@ static __always_inline bool owner_defer_connect(struct sock *sk)
 		struct sock_store init;
 
 		__builtin_memset(&init, 0, sizeof(init));
-		owner_note_fill(&init.owner, CR_NOTE_CONNECT, 0, bpf_get_current_pid_tgid() >> 32);
-		init.opened_ns = init.owner.ts_ns;
+		owner_note_fill(&init.owner, CR_NOTE_CONNECT, 0);
+		init.opened_ns = init.owner.task.ts_ns;
 		return store_insert_first(sk, &init);
 	}
 	st = store_get(sk, true);
-	if (!st || st->known_tgid || st->owner.tgid || st->opened_ns || st->dir[0].tgid || st->dir[1].tgid)
+	if (!st || st->known_tgid || st->owner.task.tgid || st->opened_ns || st->dir[0].tgid || st->dir[1].tgid)
 		return false;
 	if (!owner_defer(st, CR_NOTE_CONNECT, 0, bpf_get_current_pid_tgid() >> 32))
 		return false;
-	st->opened_ns = st->owner.ts_ns; /* RESET_RECEIVED carries it: the connection's age */
+	st->opened_ns = st->owner.task.ts_ns; /* RESET_RECEIVED carries it: the connection's age */
 	return true;
 }
 
@@ -248,8 +254,8 @@ static __always_inline bool owner_defer_connect(struct sock *sk)
  */
 static __always_inline bool fin_defer(struct sock *sk, int oldstate, int newstate)
 {
-	const __u64 id = bpf_get_current_pid_tgid();
 	const __u8 shut = BPF_CORE_READ_BITFIELD(sk, sk_shutdown);
+	struct task_stamp now;
 	struct sock_store *st;
 	struct fin_note *f;
 
@@ -259,14 +265,11 @@ static __always_inline bool fin_defer(struct sock *sk, int oldstate, int newstat
 	st = store_get(sk, true);
 	if (!st)
 		return false;
+	stamp_current(&now);
 	/* what its record would have taught user space first (owner_learned, state_owner) */
-	owner_learned(sk, st, id >> 32);
+	owner_learned(sk, st, now.tgid);
 	f = &st->our_fin;
-	f->ts_ns = bpf_ktime_get_ns();
-	f->tgid = id >> 32;
-	f->tid = (__u32)id;
-	f->cgroup = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(f->comm, sizeof(f->comm));
+	f->task = now;
 	f->old_state = oldstate;
 	f->state = newstate;
 	f->shutdown = shut;

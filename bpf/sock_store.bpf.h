@@ -32,36 +32,37 @@ struct call_stat {
 	__u8 phase;
 };
 
-/*
- * The first recv()/send() of a task on the socket, whose record the quiet path put off
- * (bpf/owner.bpf.h): the record it would have been, written only if a reset or another
- * task's record needs the owner. tgid 0: none put off.
- */
-struct owner_note {
+/* A task as a record names it, and when: kept for a record written later (quiet path). */
+struct task_stamp {
 	__u64 ts_ns;
 	__u64 cgroup;
-	__u32 tgid;
+	__u32 tgid; /* 0: nothing kept */
 	__u32 tid;
-	__s32 ret;
-	__u8 call;
-	__u8 pad[3];
 	char comm[CR_COMM_LEN];
 };
 
 /*
+ * The first recv()/send() of a task on the socket, whose record the quiet path put off
+ * (bpf/owner.bpf.h): the record it would have been, written only if a reset or another
+ * task's record needs the owner. task.tgid 0: none put off.
+ */
+struct owner_note {
+	struct task_stamp task;
+	__s32 ret;
+	__u8 call;
+	__u8 pad[3];
+};
+
+/*
  * The owner's FIN (close(), shutdown(SHUT_WR)): the state change it made, kept instead of
- * its record and put on the socket's close record (bpf/owner.bpf.h). tgid 0: none kept.
+ * its record and put on the socket's close record (bpf/owner.bpf.h). task.tgid 0: none kept.
  */
 struct fin_note {
-	__u64 ts_ns;
-	__u64 cgroup;
-	__u32 tgid;
-	__u32 tid;
+	struct task_stamp task;
 	__u8 old_state;
 	__u8 state;
 	__u8 shutdown;
 	__u8 exiting;
-	char comm[CR_COMM_LEN];
 };
 
 struct sock_store {

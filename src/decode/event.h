@@ -126,42 +126,38 @@ struct Event {
   bool closing_whole_socket() const { return shutdown == tcp::kShutdownBoth; }
 };
 
+// A state change of the carrier's socket in the carrier's task: a record the kernel left
+// out and put on the carrier instead (its quiet path, bpf/owner.bpf.h).
+inline Event carried_state(const Event& carrier, uint64_t ts_ns, uint8_t from, uint8_t to) {
+  Event e;
+  e.type = EventType::StateChange;
+  e.ts_ns = ts_ns;
+  e.cookie = carrier.cookie;
+  e.netns = carrier.netns;
+  e.local = carrier.local;
+  e.remote = carrier.remote;
+  e.task = carrier.task;
+  e.old_state = from;
+  e.state = to;
+  e.has_socket = true;
+  return e;
+}
+
 // The connect() record (CLOSE -> SYN_SENT in the connecting task, at opened_ns) that a
 // ResetReceived with evidence.connect carries instead of it being written before it
 // (bpf/owner.bpf.h); every reader of events takes it before that ResetReceived.
 inline Event connect_record(const Event& rr) {
-  Event c;
-  c.type = EventType::StateChange;
-  c.ts_ns = rr.evidence.opened_ns;
-  c.cookie = rr.cookie;
-  c.netns = rr.netns;
-  c.local = rr.local;
-  c.remote = rr.remote;
-  c.task = rr.task;
-  c.old_state = tcp::kClose;
-  c.state = tcp::kSynSent;
-  c.has_socket = true;
-  return c;
+  return carried_state(rr, rr.evidence.opened_ns, tcp::kClose, tcp::kSynSent);
 }
 
 // The FIN record (old -> FIN_WAIT1/LAST_ACK in the closing task, at fin.ts_ns) that a close
 // record with fin.carried carries instead of it being written before it; every reader of
 // events takes it before that close record.
 inline Event fin_record(const Event& close) {
-  Event f;
-  f.type = EventType::StateChange;
-  f.ts_ns = close.fin.ts_ns;
-  f.cookie = close.cookie;
-  f.netns = close.netns;
-  f.local = close.local;
-  f.remote = close.remote;
-  f.task = close.task;
+  Event f = carried_state(close, close.fin.ts_ns, close.fin.old_state, close.fin.state);
   f.task_exiting = close.task_exiting;
-  f.old_state = close.fin.old_state;
-  f.state = close.fin.state;
   f.shutdown = close.fin.shutdown;
   f.fin_received = close.fin.state == tcp::kLastAck;  // the peer's FIN came first
-  f.has_socket = true;
   return f;
 }
 
