@@ -166,7 +166,12 @@ void Writer::open_next() {
   const std::string name = file_name(sequence_);
   const std::string path = current_path();
   const int fd = openat(dir_fd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) throw WriterError(errno_text("cannot create journal file", path));
+  if (fd < 0) {
+    const std::string why = errno_text("cannot create journal file", path);
+    // a directory being deleted (rm -r) loses the file first: the replacement then fails here
+    if (directory_deleted()) throw WriterError(directory_deleted_error());
+    throw WriterError(why);
+  }
   struct stat st {};
   if (fchmod(fd, 0600) != 0 || fstat(fd, &st) != 0) {  // whatever the umask said
     const std::string why = errno_text("cannot set up journal file", path);
@@ -277,16 +282,23 @@ std::string Writer::sync_if_due(uint64_t now_ns) {
   if (fstat(dir_fd_, &dir) != 0 || fstat(fd_, &file) != 0) {
     throw WriterError(errno_text("cannot check", current_path()));
   }
-  if (dir.st_nlink == 0) {
-    throw WriterError("the journal directory " + options_.dir +
-                      " was deleted while recording: nothing written there can be read; stopping");
-  }
+  if (dir.st_nlink == 0) throw WriterError(directory_deleted_error());
   if (file.st_nlink == 0) {
     const std::string gone = current_path();
     reopen();
     return gone + " was deleted while being written (its events are lost); now writing " + current_path();
   }
   return "";
+}
+
+bool Writer::directory_deleted() const {
+  struct stat dir {};
+  return fstat(dir_fd_, &dir) == 0 && dir.st_nlink == 0;
+}
+
+std::string Writer::directory_deleted_error() const {
+  return "the journal directory " + options_.dir +
+         " was deleted while recording: nothing written there can be read; stopping";
 }
 
 std::string Writer::close_current(bool clean) {

@@ -96,6 +96,8 @@ class Writer {
   void open_next();
   // clean: end record first. Returns "" or what failed (the fd is closed either way).
   std::string close_current(bool clean);
+  bool directory_deleted() const;  // unlinked from the file system (rm -r) while open
+  std::string directory_deleted_error() const;
   void delete_old_files();
   void write_all(std::span<const std::byte> bytes);  // flushes the batch first
   void write_out(std::span<const std::byte> bytes);  // one write(), counted nowhere

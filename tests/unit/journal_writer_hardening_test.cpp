@@ -177,5 +177,21 @@ TEST(JournalWriterHardening, DirectoryDeletedWhileWriting_FailsLoudly) {
   EXPECT_EQ(w.events_on_disk(), 0u);
 }
 
+// rm -r deletes the file before the directory: a replacement file opened in between (the sync
+// that noticed the file gone, a rotation) fails to be created, and says why in the same words
+TEST(JournalWriterHardening, DirectoryDeletedBeforeANewFile_SaysTheDirectoryWasDeleted) {
+  TempDir tmp;
+  const std::string dir = tmp.file("doomed");
+  journal::Writer w({.dir = dir, .max_file_bytes = 4096});
+  w.open(test_meta());
+  fs::remove_all(dir);
+  const std::string err = what_of([&] {
+    for (int i = 0; i < 1000; ++i) {
+      w.append(journal::RecordKind::Event, raw_event(abort_on_close(1, kSock, task(1, "a"), 5)));
+    }
+  });
+  EXPECT_NE(err.find("was deleted while recording"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace connreset
