@@ -405,6 +405,10 @@ def throughput_section(args, tmpdir, variants, reps, duration, workloads=WORKLOA
                 per_k = [r["tracer_cpu_s"] * 1e9 / r["events"] for r in rs
                          if r.get("events") and r.get("tracer_cpu_s") is not None]
                 s["tracer_cpu_us_per_1k_events"] = median(per_k)
+                # per operation too (per reset, connection, request): fewer records per operation
+                # raise the cost per record of whatever is done once per operation
+                s["tracer_cpu_us_per_op"] = median([r["tracer_cpu_s"] * 1e6 / r["ops"] for r in rs
+                                                    if r.get("ops") and r.get("tracer_cpu_s") is not None])
                 s["peak_rss_kib"] = max((r.get("tracer_hwm_kib") or 0) for r in rs) or None
                 lost = [r.get("lost") for r in rs if r.get("lost") is not None]
                 s["lost"] = sum(lost) if lost else None
@@ -600,7 +604,7 @@ def print_focused(doc):
     for name, path in doc.get("builds", {}).items():
         w(f"variant@{name}: {path}\n")
     w(f"{'workload':<15} {'variant':<15} {'ops/s':>10} {'ratio':>7} {'cpu ratio':>9} "
-      f"{'ev/op':>6} {'tr cpu ms':>9} {'us/1k ev':>9} {'lost':>6} {'peak RSS':>9}\n")
+      f"{'ev/op':>6} {'tr cpu ms':>9} {'us/1k ev':>9} {'tr us/op':>8} {'lost':>6} {'peak RSS':>9}\n")
     for s in doc["throughput"] + doc["service"]:
         if "na" in s or s.get("reps") == 0:
             continue
@@ -608,7 +612,8 @@ def print_focused(doc):
         w(f"{s['workload']:<15} {s['variant']:<15} {fmt(s['ops_per_s']):>10} "
           f"{fmt(s['ratio'], '{:.3f}'):>7} {fmt(s.get('cpu_ratio'), '{:.3f}'):>9} "
           f"{fmt(s.get('events_per_op'), '{:.2f}'):>6} {fmt(s.get('tracer_cpu_ms'), '{:.0f}'):>9} "
-          f"{fmt(s.get('tracer_cpu_us_per_1k_events'), '{:,.0f}'):>9} {fmt(s.get('lost')):>6} {rss:>9}\n")
+          f"{fmt(s.get('tracer_cpu_us_per_1k_events'), '{:,.0f}'):>9} "
+          f"{fmt(s.get('tracer_cpu_us_per_op'), '{:.2f}'):>8} {fmt(s.get('lost')):>6} {rss:>9}\n")
     w("\nKernel cost (bpf_stats, separate runs): ns/run x runs per op; all programs per op\n")
     for r in doc["kernel_cost"]:
         if "error" in r:
