@@ -3,12 +3,14 @@
  * The records connreset's BPF programs emit, shared by the kernel side
  * (bpf/connreset.bpf.c) and user space (src/decode). Plain fixed-size C types only:
  * no kernel headers, so both sides compile it, and the layout is the
- * journal's wire format too (bump CR_EVENT_VERSION on any change).
+ * journal's wire format too: bump CR_EVENT_VERSION on any change of layout, and on any
+ * change of meaning an older reader would get wrong without an error (version 3: records
+ * carry put-off records, CR_EVD_CONNECT and CR_EVD_FIN, that a reader must expand).
  */
 #ifndef CONNRESET_H
 #define CONNRESET_H
 
-#define CR_EVENT_VERSION 2
+#define CR_EVENT_VERSION 3
 #define CR_COMM_LEN 16
 
 enum cr_event_type {

@@ -22,8 +22,10 @@ std::string rst_reason_name(RstReason r) {
   return "OTHER";
 }
 
+static_assert(CR_EVENT_VERSION == 3, "a new event version: say here which older ones keep this layout");
+
 size_t Decoder::record_size(uint16_t event_version) {
-  if (event_version == CR_EVENT_VERSION) return kRecordSize;
+  if (event_version == CR_EVENT_VERSION || event_version == kVersionV2) return kRecordSize;
   if (event_version == kVersionV1) return kRecordSizeV1;
   return 0;
 }

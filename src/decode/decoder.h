@@ -22,6 +22,9 @@ class Decoder {
   // without the remote-peer evidence; decoded with that evidence absent.
   static constexpr size_t kRecordSizeV1 = 136;
   static constexpr uint16_t kVersionV1 = 1;
+  // Version 2: this layout; its later builds' records may already carry a put-off connect()
+  // or FIN, read as version 3's (the bits are zero where they do not).
+  static constexpr uint16_t kVersionV2 = 2;
 
   // The record size of a known event version, 0 for an unknown one.
   static size_t record_size(uint16_t event_version);

@@ -233,6 +233,24 @@ TEST(JournalReader, WrongEventVersion_IsRefused) {
   EXPECT_EQ(r.error->offset, 10u);
 }
 
+// Version 2 has version 3's layout, and its last builds already wrote carried FINs: a journal
+// of theirs reads whole, the carried FIN included (version 3 exists so that a version-2
+// reader refuses this build's journals instead of dropping what they carry).
+TEST(JournalReader, VersionTwoJournal_ReadsAsVersionThree) {
+  Event close_with_fin = three_events().back();
+  close_with_fin.type = EventType::StateChange;
+  close_with_fin.old_state = CR_TCP_FIN_WAIT2;
+  close_with_fin.state = CR_TCP_CLOSE;
+  close_with_fin.fin = CarriedFin{true, 1234, CR_TCP_ESTABLISHED, CR_TCP_FIN_WAIT1, 3};
+  auto bytes = journal::encode_header(test_meta(), Decoder::kVersionV2);
+  const auto rec = journal::encode_record(journal::RecordKind::Event, raw_event(close_with_fin));
+  bytes.insert(bytes.end(), rec.begin(), rec.end());
+  const ReadAll r = read_all(bytes);
+  ASSERT_FALSE(r.error) << r.error->line();
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_EQ(r.events[0].fin, close_with_fin.fin);
+}
+
 // A journal recorded by connreset 0.1 (event version 1, 136-byte records), kept in the fuzz
 // corpus: it still reads whole, its RSTs without the remote evidence v1 did not record.
 TEST(JournalReader, VersionOneJournal_StillReads_WithoutRemoteEvidence) {
